@@ -1,0 +1,57 @@
+#pragma once
+// The run document: one JSON file per run, schema-versioned (results/SCHEMA.md), written
+// atomically. This header is the only place that knows the JSON form of core's types.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/expected.hpp"
+#include "core/inventory.hpp"
+#include "core/peak.hpp"
+#include "core/result.hpp"
+
+namespace converge::results {
+
+using json = nlohmann::ordered_json;
+
+/// Bumped on any incompatible change of the document's shape; readers refuse newer majors.
+inline constexpr int kSchemaVersion = 1;
+
+struct RunDocument {
+  int schema_version = kSchemaVersion;
+  std::string run_id;          ///< "20261123T101500Z-3f9a2c"
+  std::string suite;           ///< suite name, or the benchmark id for a single-benchmark run
+  std::string site = "local";
+  std::string partition = "local";
+  std::vector<std::string> hosts;
+  std::string command_line;    ///< how the driver was invoked
+  std::string started_at, finished_at;  ///< UTC ISO 8601
+  bool complete = true;        ///< false while running or when interrupted
+  core::Inventory inventory;
+  std::map<std::string, core::Peak> peaks;  ///< peak model used for fractions of peak
+  std::vector<core::Result> results;
+};
+
+json to_json(const core::Peak& p);
+core::Peak peak_from_json(const json& j);
+json to_json(const core::Inventory& inv);
+core::Inventory inventory_from_json(const json& j);
+json to_json(const core::Result& r);
+core::Result result_from_json(const json& j);
+json to_json(const RunDocument& doc);
+/// Reads a document; refuses a schema_version it does not know, naming both versions.
+core::Expected<RunDocument> run_from_json(const json& j);
+
+/// Writes `text` to `path` atomically: a temporary file in the same directory, fsync, rename,
+/// fsync of the directory. Creates missing parent directories. A reader sees the old file or
+/// the new one, never a mix.
+core::Expected<void> write_file_atomic(const std::string& path, const std::string& text);
+core::Expected<void> write_json_atomic(const std::string& path, const json& j);
+core::Expected<json> read_json_file(const std::string& path);
+
+/// A new run id: UTC time and 6 random hex digits.
+std::string make_run_id();
+
+}  // namespace converge::results
