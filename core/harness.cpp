@@ -1,0 +1,152 @@
+#include "core/harness.hpp"
+
+#include <cmath>
+#include <exception>
+
+#include <fmt/format.h>
+
+namespace converge::core {
+
+std::string should_stop(const RepetitionPolicy& policy, const std::vector<double>& samples,
+                        double wall_elapsed_s) {
+  const int reps = static_cast<int>(samples.size());
+  if (reps >= policy.max_reps) return "max_reps";
+  // The budget bounds the wall time; it wins over min_reps so a slow instance cannot run away.
+  if (wall_elapsed_s >= policy.budget_s && reps >= 1) return "budget";
+  if (reps < policy.min_reps) return "";
+  double timed = 0;
+  for (double s : samples) timed += s;
+  if (timed < policy.min_time_s) return "";
+  const Summary s = summarize(samples);
+  if (s.ci_valid && s.median > 0 && (s.ci_high - s.ci_low) / s.median <= policy.ci_target)
+    return "ci_target";
+  return "";
+}
+
+namespace {
+
+double quantity_of(const WorkModel& w, Quantity q) {
+  switch (q) {
+    case Quantity::flops: return w.flops;
+    case Quantity::bytes: return w.bytes;
+    case Quantity::items: return w.items;
+  }
+  return 0;
+}
+
+// One formula for value, best and CI bounds: a metric is a monotonic function of time, so the
+// median (and its CI) of the metric is the metric of the median time (and of its CI bounds).
+double metric_from_time(const MetricSpec& m, double amount, double seconds) {
+  if (m.kind == MetricKind::rate) return seconds > 0 ? amount / seconds : NAN;
+  return amount > 0 ? seconds / amount : NAN;
+}
+
+}  // namespace
+
+std::vector<MetricResult> compute_metrics(const BenchmarkSpec& spec, const Benchmark& bench,
+                                          const Summary& time, const WorkModel& work,
+                                          const Context& ctx) {
+  std::vector<MetricResult> out;
+  for (const auto& m : spec.metrics) {
+    MetricResult r;
+    r.spec = m;
+    const double amount = quantity_of(work, m.quantity);
+    r.value = metric_from_time(m, amount, time.median);
+    r.best = metric_from_time(m, amount, time.min);
+    r.ci_valid = time.ci_valid;
+    if (time.ci_valid) {
+      const double a = metric_from_time(m, amount, time.ci_low);
+      const double b = metric_from_time(m, amount, time.ci_high);
+      r.ci_low = std::min(a, b);
+      r.ci_high = std::max(a, b);
+    }
+    r.peak = bench.peak(m.name, ctx);
+    if (r.peak && r.peak->value > 0 && std::isfinite(r.value))
+      r.fraction_of_peak = r.value / r.peak->value;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::string>& given,
+                    const RepetitionPolicy& policy, const Context& ctx, const ProgressFn& progress) {
+  Result r;
+  r.benchmark = spec.id;
+  r.family = spec.family;
+  r.backend = spec.backend;
+  r.policy = policy;
+  r.started_at = utc_timestamp();
+  const double t_begin = monotonic_seconds();
+  auto finish = [&](Status status, std::string reason) {
+    r.status = status;
+    r.reason = std::move(reason);
+    r.finished_at = utc_timestamp();
+    r.wall_s = monotonic_seconds() - t_begin;
+    return r;
+  };
+
+  auto params = ParamValues::make(spec.params, given);
+  if (!params) return finish(Status::failed, params.error());
+  r.params = params->all();
+
+  std::unique_ptr<Benchmark> bench;
+  std::string phase = "setup";
+  try {
+    bench = spec.make();
+    const SetupStatus st = bench->setup(*params, ctx);
+    r.params = params->all();  // with "auto" values resolved
+    r.notes = bench->notes();
+    if (st.kind == SetupStatus::Kind::skipped) return finish(Status::skipped, st.reason);
+    if (st.kind == SetupStatus::Kind::failed) {
+      bench->teardown();
+      return finish(Status::failed, "setup: " + st.reason);
+    }
+    r.work = bench->work();
+    auto timer = bench->make_timer();
+    r.timer = timer->name();
+    r.timer_resolution_s = timer->resolution_s();
+
+    phase = "warm-up";
+    const double loop_begin = monotonic_seconds();
+    for (int i = 0; i < policy.warmup; ++i) {
+      bench->run();
+      ++r.warmup_reps;
+      if (monotonic_seconds() - loop_begin >= policy.budget_s) break;
+    }
+    phase = "timed repetitions";
+    while (true) {
+      timer->start();
+      bench->run();
+      r.samples_s.push_back(timer->stop());
+      const double elapsed = monotonic_seconds() - loop_begin;
+      if (progress) progress(static_cast<int>(r.samples_s.size()), elapsed);
+      r.stop_reason = should_stop(policy, r.samples_s, elapsed);
+      if (!r.stop_reason.empty()) break;
+    }
+    r.time = summarize(r.samples_s);
+
+    phase = "verification";
+    r.verification = bench->verify();
+    r.notes = bench->notes();
+    phase = "teardown";
+    bench->teardown();
+  } catch (const std::exception& e) {
+    if (bench && phase != "teardown") {
+      try { bench->teardown(); } catch (...) {}
+    }
+    return finish(Status::failed, fmt::format("{}: {}", phase, e.what()));
+  } catch (...) {
+    return finish(Status::failed, fmt::format("{}: unknown exception", phase));
+  }
+
+  // An unverified figure is never reported: invalid results keep their raw samples for
+  // diagnosis but get no metrics.
+  if (r.verification.status == VerifyStatus::failed)
+    return finish(Status::invalid, "verification failed: " +
+                                       (r.verification.message.empty() ? r.verification.method
+                                                                       : r.verification.message));
+  r.metrics = compute_metrics(spec, *bench, r.time, r.work, ctx);
+  return finish(Status::ok, "");
+}
+
+}  // namespace converge::core

@@ -2,6 +2,7 @@
 // What a run ran on: CPU, caches, ISA, memory, OS, compiler, BLAS, suite version.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,13 @@ Inventory collect_inventory();
 /// Appends warnings about BLAS kernels older than the CPU's ISA, each with its fix
 /// (e.g. OpenBLAS "Prescott" kernels on an AVX-512 CPU: set OPENBLAS_CORETYPE=SkylakeX).
 void check_blas_against_isa(Inventory& inv);
+
+/// The hwloc/meminfo cross-check as a pure function: a warning naming both figures when
+/// hwloc's total memory differs from /proc/meminfo's MemTotal by more than 10% (in VMs hwloc
+/// can report a fraction of it), saying the suite uses /proc/meminfo. nullopt when they agree
+/// or either is 0 (unknown).
+std::optional<std::string> memory_mismatch_warning(std::uint64_t meminfo_bytes,
+                                                   std::uint64_t hwloc_bytes);
 
 /// True when `isa` lists the extension.
 bool has_isa(const Inventory& inv, const std::string& ext);

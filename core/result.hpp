@@ -58,7 +58,7 @@ struct Result {
   std::string timer;
   double timer_resolution_s = 0;
   WorkModel work;                             ///< per repetition
-  std::vector<MetricResult> metrics;          ///< empty unless status is ok or invalid
+  std::vector<MetricResult> metrics;          ///< only for status ok: an invalid result reports no figure
   Verification verification;
   std::map<std::string, std::string> notes;
 };

@@ -1,0 +1,616 @@
+#include "results/run_document.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <type_traits>
+
+namespace converge::results {
+namespace {
+
+namespace fs = std::filesystem;
+using core::make_error;
+
+// ---- writing -------------------------------------------------------------------------------
+
+/// JSON has no NaN or infinity: a non-finite double is written as null (read back as NaN).
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json ci_json(bool valid, double low, double high) {
+  return {{"valid", valid}, {"low", num(low)}, {"high", num(high)}};
+}
+
+json strings(const std::map<std::string, std::string>& m) {
+  json j = json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+
+json cache_json(const core::CacheLevel& c) {
+  return {{"level", c.level},
+          {"type", c.type},
+          {"size_bytes", c.size_bytes},
+          {"instances", c.instances},
+          {"shared_by_cpus", c.shared_by_cpus}};
+}
+
+json summary_json(const core::Summary& s) {
+  json j = {{"n", s.n},           {"min", num(s.min)},       {"max", num(s.max)},
+            {"mean", num(s.mean)}, {"median", num(s.median)}, {"stddev", num(s.stddev)},
+            {"cv", num(s.cv)}};
+  j["ci"] = ci_json(s.ci_valid, s.ci_low, s.ci_high);
+  j["ci"]["level"] = num(s.ci_level);
+  return j;
+}
+
+json metric_json(const core::MetricResult& m) {
+  return {{"name", m.spec.name},
+          {"unit", m.spec.unit},
+          {"kind", core::to_string(m.spec.kind)},
+          {"quantity", core::to_string(m.spec.quantity)},
+          {"direction", core::to_string(m.spec.direction)},
+          {"value", num(m.value)},
+          {"best", num(m.best)},
+          {"ci", ci_json(m.ci_valid, m.ci_low, m.ci_high)},
+          {"peak", m.peak ? to_json(*m.peak) : json(nullptr)},
+          {"fraction_of_peak", m.fraction_of_peak ? num(*m.fraction_of_peak) : json(nullptr)}};
+}
+
+// ---- reading -------------------------------------------------------------------------------
+// Readers are lenient about absence and strict about types: a missing field keeps its default
+// (so adding a field is a compatible change), a field of the wrong type or an unknown enum value
+// throws a FieldError whose message is the field's path ("results[2].time.median: ...").
+
+/// A malformed field; `path` locates it in the document ("results[2].time.median").
+class FieldError : public std::runtime_error {
+ public:
+  FieldError(std::string path, const std::string& problem)
+      : std::runtime_error(path.empty() ? problem : path + ": " + problem),
+        path_(std::move(path)),
+        problem_(problem) {}
+  /// The same error one level up: `name` is the key or "[index]" that led here.
+  FieldError within(const std::string& name) const {
+    if (path_.empty()) return {name, problem_};
+    return {name + (path_.starts_with('[') ? "" : ".") + path_, problem_};
+  }
+
+ private:
+  std::string path_, problem_;
+};
+
+/// nlohmann's message without its "[json.exception.type_error.302] " tag.
+std::string sentence(const json::exception& e) {
+  std::string what = e.what();
+  if (const auto tag_end = what.find("] "); what.starts_with("[json.") && tag_end != what.npos)
+    what.erase(0, tag_end + 2);
+  return what;
+}
+
+[[noreturn]] void wrong_type(const char* expected, const json& j) {
+  throw FieldError("", std::string("expected ") + expected + ", got " + j.type_name());
+}
+
+void expect_object(const json& j) {
+  if (!j.is_object()) wrong_type("an object", j);
+}
+
+/// Runs `read` and prefixes the path of any error it throws with `name`.
+template <typename F>
+auto within(const std::string& name, F&& read) {
+  try {
+    return read();
+  } catch (const FieldError& e) {
+    throw e.within(name);
+  } catch (const json::exception& e) {
+    throw FieldError(name, sentence(e));
+  }
+}
+
+/// Doubles are written as null when not finite (see num()); null reads back as NaN.
+double number_or_nan(const json& j) {
+  if (j.is_null()) return std::numeric_limits<double>::quiet_NaN();
+  if (!j.is_number()) wrong_type("a number or null", j);
+  return j.get<double>();
+}
+
+template <typename T>
+void read(const json& j, const std::string& key, T& out) {
+  const auto it = j.find(key);
+  if (it == j.end()) return;
+  within(key, [&] {
+    if constexpr (std::is_same_v<T, double>) {
+      out = number_or_nan(*it);
+    } else {
+      if (it->is_null()) wrong_type(std::is_arithmetic_v<T> ? "a number" : "a value", *it);
+      it->get_to(out);
+    }
+  });
+}
+
+/// Calls `read_fn(object)` on the object at `key`, if present.
+template <typename F>
+void read_object(const json& j, const std::string& key, F&& read_fn) {
+  const auto it = j.find(key);
+  if (it == j.end()) return;
+  within(key, [&] {
+    expect_object(*it);
+    read_fn(*it);
+  });
+}
+
+/// Replaces `out` by `read_fn` applied to each element of the array at `key`, if present.
+template <typename T, typename F>
+void read_array(const json& j, const std::string& key, std::vector<T>& out, F&& read_fn) {
+  const auto it = j.find(key);
+  if (it == j.end()) return;
+  within(key, [&] {
+    if (!it->is_array()) wrong_type("an array", *it);
+    out.clear();
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const std::string index = std::string("[").append(std::to_string(i)).append("]");
+      out.push_back(within(index, [&] { return read_fn((*it)[i]); }));
+    }
+  });
+}
+
+/// Parses an enum from the string core::to_string gives for it.
+template <typename E, std::size_t N>
+void read_enum(const json& j, const std::string& key, E& out, const std::array<E, N>& all) {
+  if (j.find(key) == j.end()) return;
+  std::string text;
+  read(j, key, text);
+  std::string expected;
+  for (E e : all) {
+    if (core::to_string(e) == text) {
+      out = e;
+      return;
+    }
+    expected += (expected.empty() ? "" : ", ") + core::to_string(e);
+  }
+  throw FieldError(key, "unknown value '" + text + "' (expected one of " + expected + ")");
+}
+
+constexpr std::array kStatuses{core::Status::ok, core::Status::failed, core::Status::skipped,
+                               core::Status::invalid};
+constexpr std::array kVerifyStatuses{core::VerifyStatus::passed, core::VerifyStatus::failed,
+                                     core::VerifyStatus::not_checked};
+constexpr std::array kKinds{core::MetricKind::rate, core::MetricKind::time_per_item};
+constexpr std::array kQuantities{core::Quantity::flops, core::Quantity::bytes,
+                                 core::Quantity::items};
+constexpr std::array kDirections{core::Direction::higher_is_better,
+                                 core::Direction::lower_is_better};
+
+core::CacheLevel cache_from_json(const json& j) {
+  expect_object(j);
+  core::CacheLevel c;
+  read(j, "level", c.level);
+  read(j, "type", c.type);
+  read(j, "size_bytes", c.size_bytes);
+  read(j, "instances", c.instances);
+  read(j, "shared_by_cpus", c.shared_by_cpus);
+  return c;
+}
+
+core::Summary summary_from_json(const json& j) {
+  core::Summary s;
+  read(j, "n", s.n);
+  read(j, "min", s.min);
+  read(j, "max", s.max);
+  read(j, "mean", s.mean);
+  read(j, "median", s.median);
+  read(j, "stddev", s.stddev);
+  read(j, "cv", s.cv);
+  read_object(j, "ci", [&](const json& ci) {
+    read(ci, "valid", s.ci_valid);
+    read(ci, "low", s.ci_low);
+    read(ci, "high", s.ci_high);
+    read(ci, "level", s.ci_level);
+  });
+  return s;
+}
+
+core::MetricResult metric_from_json(const json& j) {
+  expect_object(j);
+  core::MetricResult m;
+  read(j, "name", m.spec.name);
+  read(j, "unit", m.spec.unit);
+  read_enum(j, "kind", m.spec.kind, kKinds);
+  read_enum(j, "quantity", m.spec.quantity, kQuantities);
+  read_enum(j, "direction", m.spec.direction, kDirections);
+  read(j, "value", m.value);
+  read(j, "best", m.best);
+  read_object(j, "ci", [&](const json& ci) {
+    read(ci, "valid", m.ci_valid);
+    read(ci, "low", m.ci_low);
+    read(ci, "high", m.ci_high);
+  });
+  // null means "no peak known" / "no fraction", not NaN.
+  if (const auto it = j.find("peak"); it != j.end() && !it->is_null())
+    m.peak = within("peak", [&] { return peak_from_json(*it); });
+  if (const auto it = j.find("fraction_of_peak"); it != j.end() && !it->is_null())
+    read(j, "fraction_of_peak", m.fraction_of_peak.emplace());
+  return m;
+}
+
+// ---- files ---------------------------------------------------------------------------------
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+/// Writes all of `text`, retrying short writes and EINTR; returns 0 or an errno value.
+int write_all(int fd, const std::string& text) {
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+/// fsync of a directory, so that a rename inside it survives a crash.
+int sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const int rc = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  return rc;
+}
+
+}  // namespace
+
+// ---- public: JSON form -----------------------------------------------------------------------
+
+json to_json(const core::Peak& p) {
+  return {{"value", num(p.value)},
+          {"unit", p.unit},
+          {"source", p.source},
+          {"assumptions", p.assumptions}};
+}
+
+core::Peak peak_from_json(const json& j) {
+  expect_object(j);
+  core::Peak p;
+  read(j, "value", p.value);
+  read(j, "unit", p.unit);
+  read(j, "source", p.source);
+  read(j, "assumptions", p.assumptions);
+  return p;
+}
+
+json to_json(const core::Inventory& inv) {
+  const auto& c = inv.cpu;
+  json caches = json::array();
+  for (const auto& level : c.caches) caches.push_back(cache_json(level));
+  json cpu = {{"vendor", c.vendor},
+              {"model_name", c.model_name},
+              {"family", c.family},
+              {"model", c.model},
+              {"stepping", c.stepping},
+              {"sockets", c.sockets},
+              {"cores", c.cores},
+              {"threads", c.threads},
+              {"numa_nodes", c.numa_nodes},
+              {"caches", caches},
+              {"isa", c.isa},
+              {"nominal_ghz", num(c.nominal_ghz)},
+              {"max_ghz", num(c.max_ghz)},
+              {"frequency_source", c.frequency_source},
+              {"hypervisor", c.hypervisor},
+              {"microarchitecture", c.microarchitecture}};
+  json memory = {{"total_bytes", inv.memory.total_bytes},
+                 {"available_bytes", inv.memory.available_bytes},
+                 {"hwloc_total_bytes", inv.memory.hwloc_total_bytes}};
+  json blas = {{"library", inv.blas.library},
+               {"version", inv.blas.version},
+               {"config", inv.blas.config},
+               {"corename", inv.blas.corename},
+               {"threads", inv.blas.threads}};
+  return {{"hostname", inv.hostname},
+          {"cpu", cpu},
+          {"memory", memory},
+          {"os", inv.os},
+          {"kernel", inv.kernel},
+          {"arch", inv.arch},
+          {"compiler", inv.compiler},
+          {"compiler_flags", inv.compiler_flags},
+          {"build_type", inv.build_type},
+          {"blas", blas},
+          {"suite_version", inv.suite_version},
+          {"git_revision", inv.git_revision},
+          {"topology_source", inv.topology_source},
+          {"environment", strings(inv.environment)},
+          {"warnings", inv.warnings}};
+}
+
+core::Inventory inventory_from_json(const json& j) {
+  expect_object(j);
+  core::Inventory inv;
+  read(j, "hostname", inv.hostname);
+  read_object(j, "cpu", [&](const json& cj) {
+    auto& c = inv.cpu;
+    read(cj, "vendor", c.vendor);
+    read(cj, "model_name", c.model_name);
+    read(cj, "family", c.family);
+    read(cj, "model", c.model);
+    read(cj, "stepping", c.stepping);
+    read(cj, "sockets", c.sockets);
+    read(cj, "cores", c.cores);
+    read(cj, "threads", c.threads);
+    read(cj, "numa_nodes", c.numa_nodes);
+    read_array(cj, "caches", c.caches, cache_from_json);
+    read(cj, "isa", c.isa);
+    read(cj, "nominal_ghz", c.nominal_ghz);
+    read(cj, "max_ghz", c.max_ghz);
+    read(cj, "frequency_source", c.frequency_source);
+    read(cj, "hypervisor", c.hypervisor);
+    read(cj, "microarchitecture", c.microarchitecture);
+  });
+  read_object(j, "memory", [&](const json& mj) {
+    auto& m = inv.memory;
+    read(mj, "total_bytes", m.total_bytes);
+    read(mj, "available_bytes", m.available_bytes);
+    read(mj, "hwloc_total_bytes", m.hwloc_total_bytes);
+  });
+  read(j, "os", inv.os);
+  read(j, "kernel", inv.kernel);
+  read(j, "arch", inv.arch);
+  read(j, "compiler", inv.compiler);
+  read(j, "compiler_flags", inv.compiler_flags);
+  read(j, "build_type", inv.build_type);
+  read_object(j, "blas", [&](const json& bj) {
+    auto& b = inv.blas;
+    read(bj, "library", b.library);
+    read(bj, "version", b.version);
+    read(bj, "config", b.config);
+    read(bj, "corename", b.corename);
+    read(bj, "threads", b.threads);
+  });
+  read(j, "suite_version", inv.suite_version);
+  read(j, "git_revision", inv.git_revision);
+  read(j, "topology_source", inv.topology_source);
+  read(j, "environment", inv.environment);
+  read(j, "warnings", inv.warnings);
+  return inv;
+}
+
+json to_json(const core::Result& r) {
+  const auto& p = r.policy;
+  json samples = json::array();
+  for (double s : r.samples_s) samples.push_back(num(s));
+  json metrics = json::array();
+  for (const auto& m : r.metrics) metrics.push_back(metric_json(m));
+  const auto& v = r.verification;
+  return {{"benchmark", r.benchmark},
+          {"family", r.family},
+          {"backend", r.backend},
+          {"params", strings(r.params)},
+          {"status", core::to_string(r.status)},
+          {"reason", r.reason},
+          {"started_at", r.started_at},
+          {"finished_at", r.finished_at},
+          {"policy",
+           {{"warmup", p.warmup},
+            {"min_reps", p.min_reps},
+            {"max_reps", p.max_reps},
+            {"min_time_s", num(p.min_time_s)},
+            {"ci_target", num(p.ci_target)},
+            {"budget_s", num(p.budget_s)}}},
+          {"warmup_reps", r.warmup_reps},
+          {"samples_s", samples},
+          {"time", summary_json(r.time)},
+          {"stop_reason", r.stop_reason},
+          {"wall_s", num(r.wall_s)},
+          {"timer", {{"name", r.timer}, {"resolution_s", num(r.timer_resolution_s)}}},
+          {"work",
+           {{"flops", num(r.work.flops)},
+            {"bytes", num(r.work.bytes)},
+            {"items", num(r.work.items)}}},
+          {"metrics", metrics},
+          {"verification",
+           {{"status", core::to_string(v.status)},
+            {"method", v.method},
+            {"max_error", num(v.max_error)},
+            {"tolerance", num(v.tolerance)},
+            {"message", v.message}}},
+          {"notes", strings(r.notes)}};
+}
+
+core::Result result_from_json(const json& j) {
+  expect_object(j);
+  core::Result r;
+  read(j, "benchmark", r.benchmark);
+  read(j, "family", r.family);
+  read(j, "backend", r.backend);
+  read(j, "params", r.params);
+  read_enum(j, "status", r.status, kStatuses);
+  read(j, "reason", r.reason);
+  read(j, "started_at", r.started_at);
+  read(j, "finished_at", r.finished_at);
+  read_object(j, "policy", [&](const json& pj) {
+    auto& p = r.policy;
+    read(pj, "warmup", p.warmup);
+    read(pj, "min_reps", p.min_reps);
+    read(pj, "max_reps", p.max_reps);
+    read(pj, "min_time_s", p.min_time_s);
+    read(pj, "ci_target", p.ci_target);
+    read(pj, "budget_s", p.budget_s);
+  });
+  read(j, "warmup_reps", r.warmup_reps);
+  read_array(j, "samples_s", r.samples_s, number_or_nan);
+  read_object(j, "time", [&](const json& tj) { r.time = summary_from_json(tj); });
+  read(j, "stop_reason", r.stop_reason);
+  read(j, "wall_s", r.wall_s);
+  read_object(j, "timer", [&](const json& tj) {
+    read(tj, "name", r.timer);
+    read(tj, "resolution_s", r.timer_resolution_s);
+  });
+  read_object(j, "work", [&](const json& wj) {
+    auto& w = r.work;
+    read(wj, "flops", w.flops);
+    read(wj, "bytes", w.bytes);
+    read(wj, "items", w.items);
+  });
+  read_array(j, "metrics", r.metrics, metric_from_json);
+  read_object(j, "verification", [&](const json& vj) {
+    auto& v = r.verification;
+    read_enum(vj, "status", v.status, kVerifyStatuses);
+    read(vj, "method", v.method);
+    read(vj, "max_error", v.max_error);
+    read(vj, "tolerance", v.tolerance);
+    read(vj, "message", v.message);
+  });
+  read(j, "notes", r.notes);
+  return r;
+}
+
+json to_json(const RunDocument& doc) {
+  json peaks = json::object();
+  for (const auto& [id, peak] : doc.peaks) peaks[id] = to_json(peak);
+  json results = json::array();
+  for (const auto& r : doc.results) results.push_back(to_json(r));
+  return {{"schema_version", doc.schema_version},
+          {"run_id", doc.run_id},
+          {"suite", doc.suite},
+          {"site", doc.site},
+          {"partition", doc.partition},
+          {"hosts", doc.hosts},
+          {"command_line", doc.command_line},
+          {"started_at", doc.started_at},
+          {"finished_at", doc.finished_at},
+          {"complete", doc.complete},
+          {"inventory", to_json(doc.inventory)},
+          {"peaks", peaks},
+          {"results", results}};
+}
+
+core::Expected<RunDocument> run_from_json(const json& j) {
+  const std::string reads = "this converge reads schema_version " + std::to_string(kSchemaVersion);
+  if (!j.is_object())
+    return make_error(std::string("not a run document: expected an object, got ") + j.type_name());
+  const auto version = j.find("schema_version");
+  if (version == j.end())
+    return make_error("not a run document: no schema_version (" + reads + ")");
+  if (!version->is_number_integer() || version->get<long long>() != kSchemaVersion)
+    return make_error("run document has schema_version " + version->dump() + "; " + reads);
+  RunDocument doc;
+  try {
+    read(j, "run_id", doc.run_id);
+    read(j, "suite", doc.suite);
+    read(j, "site", doc.site);
+    read(j, "partition", doc.partition);
+    read(j, "hosts", doc.hosts);
+    read(j, "command_line", doc.command_line);
+    read(j, "started_at", doc.started_at);
+    read(j, "finished_at", doc.finished_at);
+    read(j, "complete", doc.complete);
+    read_object(j, "inventory", [&](const json& ij) { doc.inventory = inventory_from_json(ij); });
+    read_object(j, "peaks", [&](const json& pj) {
+      for (const auto& [id, peak] : pj.items())
+        doc.peaks[id] = within("[\"" + id + "\"]", [&] { return peak_from_json(peak); });
+    });
+    read_array(j, "results", doc.results, result_from_json);
+  } catch (const FieldError& e) {
+    return make_error(std::string("run document: ") + e.what());
+  }
+  return doc;
+}
+
+// ---- public: files ---------------------------------------------------------------------------
+
+core::Expected<void> write_file_atomic(const std::string& path, const std::string& text) {
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const auto fail = [&](const std::string& step, const std::string& why) {
+    return make_error("cannot write " + path + ": " + step + ": " + why);
+  };
+
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail("creating directory " + dir.string(), ec.message());
+
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return fail("creating a temporary file in " + dir.string(), errno_text(errno));
+
+  // Each step runs only if the ones before succeeded; the first failure is reported and the
+  // temporary file removed, so a failed write leaves the directory as it was.
+  const auto sys = [](int rc) { return rc == 0 ? 0 : errno; };
+  std::string step;
+  int err = 0;
+  // mkstemp creates 0600; results are meant to be read by others sharing the directory.
+  if ((err = sys(::fchmod(fd, 0644)))) step = "chmod " + tmp;
+  else if ((err = write_all(fd, text))) step = "writing " + tmp;
+  else if ((err = sys(::fsync(fd)))) step = "fsync " + tmp;
+  if (::close(fd) != 0 && err == 0) {
+    err = errno;
+    step = "closing " + tmp;
+  }
+  if (err == 0 && (err = sys(::rename(tmp.c_str(), path.c_str())))) step = "renaming " + tmp;
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    return fail(step, errno_text(err));
+  }
+  if ((err = sync_directory(dir)))
+    return fail("fsync of directory " + dir.string(), errno_text(err));
+  return {};
+}
+
+core::Expected<void> write_json_atomic(const std::string& path, const json& j) {
+  // Replace, not throw, on invalid UTF-8 (strings read from /proc or the environment).
+  return write_file_atomic(path, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+}
+
+core::Expected<json> read_json_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot read " + path + ": " + errno_text(errno));
+  std::string text;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return make_error("cannot read " + path + ": " + errno_text(err));
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    return make_error(path + ": not valid JSON at byte " + std::to_string(e.byte) + ": " +
+                      sentence(e));
+  }
+}
+
+std::string make_run_id() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  char suffix[8];
+  std::snprintf(suffix, sizeof suffix, "%06x", std::random_device{}() & 0xffffffu);
+  return std::string(stamp) + "-" + suffix;
+}
+
+}  // namespace converge::results

@@ -34,6 +34,10 @@ struct RunDocument {
   std::vector<core::Result> results;
 };
 
+/// The JSON form of core's types (results/SCHEMA.md). Writers emit every field, keys in the
+/// documented order, non-finite doubles as null. Readers take a missing field as its default,
+/// read a null double as NaN, and throw std::runtime_error naming the field's path
+/// ("results[2].time.median: ...") for a wrong type or an unknown enum value.
 json to_json(const core::Peak& p);
 core::Peak peak_from_json(const json& j);
 json to_json(const core::Inventory& inv);
@@ -41,14 +45,17 @@ core::Inventory inventory_from_json(const json& j);
 json to_json(const core::Result& r);
 core::Result result_from_json(const json& j);
 json to_json(const RunDocument& doc);
-/// Reads a document; refuses a schema_version it does not know, naming both versions.
+/// Reads a document; refuses a schema_version it does not know, naming both versions. Never
+/// throws: a malformed field becomes an error naming its path.
 core::Expected<RunDocument> run_from_json(const json& j);
 
 /// Writes `text` to `path` atomically: a temporary file in the same directory, fsync, rename,
 /// fsync of the directory. Creates missing parent directories. A reader sees the old file or
 /// the new one, never a mix.
 core::Expected<void> write_file_atomic(const std::string& path, const std::string& text);
+/// write_file_atomic of `j` indented by 2, with a final newline.
 core::Expected<void> write_json_atomic(const std::string& path, const json& j);
+/// Reads and parses a JSON file; errors name the path and, for bad JSON, the byte position.
 core::Expected<json> read_json_file(const std::string& path);
 
 /// A new run id: UTC time and 6 random hex digits.

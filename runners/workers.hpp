@@ -1,0 +1,52 @@
+#pragma once
+// Worker executables as the driver sees them: found beside the driver (or through
+// CONVERGE_WORKERS), asked what they have (--list) and what they run on (--inventory).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/expected.hpp"
+#include "core/params.hpp"
+#include "results/run_document.hpp"
+
+namespace converge::runners {
+
+using results::json;
+
+/// A benchmark as a worker declares it (the JSON of `--list`), with the worker that runs it.
+struct BenchmarkInfo {
+  std::string id, family, backend, summary;
+  std::vector<core::ParamSpec> params;
+  json metrics;        ///< as the worker listed them
+  std::string worker;  ///< path of the worker executable
+};
+
+/// Captured output of a short command.
+struct CommandOutput {
+  int status = -1;  ///< exit status, or 128+signal
+  std::string out, err;
+};
+/// Runs argv (no shell), captures stdout and stderr; for short queries only.
+CommandOutput run_command(const std::vector<std::string>& argv);
+
+class WorkerSet {
+ public:
+  /// Finds converge-worker-* beside the running executable, plus the paths (files or
+  /// directories) in the colon-separated CONVERGE_WORKERS variable, and lists each.
+  static core::Expected<WorkerSet> discover();
+  const std::vector<std::string>& workers() const { return workers_; }
+  const std::vector<BenchmarkInfo>& benchmarks() const { return benchmarks_; }
+  const BenchmarkInfo* find(const std::string& id) const;
+  std::vector<std::string> ids() const;
+  /// The inventory as the CPU worker (or else the first worker) collects it.
+  core::Expected<json> inventory() const;
+
+ private:
+  std::vector<std::string> workers_;
+  std::vector<BenchmarkInfo> benchmarks_;
+};
+
+/// Directory holding the running executable.
+std::string self_directory();
+
+}  // namespace converge::runners

@@ -1,0 +1,170 @@
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "core/harness.hpp"
+
+using namespace converge::core;
+
+TEST(RepetitionPolicy, StopsOnlyAfterMinRepsAndMinTime) {
+  RepetitionPolicy p;
+  p.min_reps = 10;
+  p.min_time_s = 1.0;
+  p.ci_target = 0.02;
+  p.max_reps = 100;
+  p.budget_s = 60;
+  std::vector<double> s(9, 0.2);
+  EXPECT_EQ(should_stop(p, s, 2.0), "");  // 9 < min_reps
+  s.push_back(0.2);
+  EXPECT_EQ(should_stop(p, s, 2.0), "ci_target");  // identical samples: CI width 0
+  std::vector<double> short_samples(10, 0.01);   // 0.1 s timed < min_time
+  EXPECT_EQ(should_stop(p, short_samples, 0.2), "");
+}
+
+TEST(RepetitionPolicy, NoisySamplesContinueUntilMaxRepsOrBudget) {
+  RepetitionPolicy p;
+  p.min_reps = 5;
+  p.min_time_s = 0;
+  p.ci_target = 0.01;
+  p.max_reps = 12;
+  p.budget_s = 100;
+  std::vector<double> s;
+  for (int i = 0; i < 11; ++i) s.push_back(i % 2 ? 1.0 : 2.0);  // CI spans 1..2
+  EXPECT_EQ(should_stop(p, s, 5), "");
+  s.push_back(1.0);
+  EXPECT_EQ(should_stop(p, s, 5), "max_reps");
+  s.pop_back();
+  EXPECT_EQ(should_stop(p, s, 100), "budget");
+}
+
+namespace {
+
+struct Behaviour {
+  bool skip = false, throw_in_setup = false, throw_in_run = false, wrong = false;
+};
+
+class Counting : public Benchmark {
+ public:
+  explicit Counting(Behaviour b) : b_(b) {}
+  SetupStatus setup(ParamValues& p, const Context&) override {
+    if (b_.skip) return SetupStatus::skip("no such device");
+    if (b_.throw_in_setup) throw std::runtime_error("allocation refused");
+    if (p.is_auto("n")) p.resolve("n", "64");
+    n_ = p.integer("n");
+    return SetupStatus::ok();
+  }
+  void run() override {
+    if (b_.throw_in_run) throw std::runtime_error("kernel exploded");
+    ++runs_;
+  }
+  Verification verify() override {
+    if (b_.wrong) return Verification::failed("count", "element 3: 1 != 2", 1, 0);
+    return Verification::passed("count", 0, 0);
+  }
+  WorkModel work() const override { return {2.0 * n_, 8.0 * n_, 1.0 * n_}; }
+  std::optional<Peak> peak(const std::string& metric, const Context&) const override {
+    if (metric != "flop_rate") return std::nullopt;
+    return Peak{1e12, "FLOP/s", "model", "test"};
+  }
+  std::map<std::string, std::string> notes() const override { return {{"runs", std::to_string(runs_)}}; }
+
+ private:
+  Behaviour b_;
+  std::int64_t n_ = 0;
+  int runs_ = 0;
+};
+
+BenchmarkSpec spec(Behaviour b) {
+  BenchmarkSpec s;
+  s.id = "test.harness.counting";
+  s.family = "test";
+  s.backend = "cpu";
+  s.params = {{"n", ParamType::integer, "auto", "elements", {}, 1, {}}};
+  s.metrics = {{"flop_rate", "FLOP/s", MetricKind::rate, Quantity::flops, Direction::higher_is_better},
+               {"time_per_item", "s", MetricKind::time_per_item, Quantity::items, Direction::lower_is_better}};
+  s.make = [b] { return std::make_unique<Counting>(b); };
+  return s;
+}
+
+RepetitionPolicy fast_policy() {
+  RepetitionPolicy p;
+  p.warmup = 3;
+  p.min_reps = 7;
+  p.max_reps = 7;
+  p.min_time_s = 0;
+  p.budget_s = 10;
+  return p;
+}
+
+}  // namespace
+
+TEST(Harness, RunsWarmupAndTimedRepetitionsAndResolvesAuto) {
+  Context ctx;
+  const Result r = run_instance(spec({}), {}, fast_policy(), ctx);
+  ASSERT_EQ(r.status, Status::ok) << r.reason;
+  EXPECT_EQ(r.warmup_reps, 3);
+  EXPECT_EQ(r.samples_s.size(), 7u);
+  EXPECT_EQ(r.notes.at("runs"), "10");  // 3 warm-up + 7 timed, and notes read after the loop
+  EXPECT_EQ(r.params.at("n"), "64");
+  EXPECT_EQ(r.stop_reason, "max_reps");
+  EXPECT_EQ(r.verification.status, VerifyStatus::passed);
+  ASSERT_EQ(r.metrics.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.metrics[0].value, 128 / r.time.median);
+  EXPECT_DOUBLE_EQ(r.metrics[0].best, 128 / r.time.min);
+  ASSERT_TRUE(r.metrics[0].fraction_of_peak.has_value());
+  EXPECT_DOUBLE_EQ(*r.metrics[0].fraction_of_peak, r.metrics[0].value / 1e12);
+  EXPECT_DOUBLE_EQ(r.metrics[1].value, r.time.median / 64);
+  EXPECT_FALSE(r.metrics[1].fraction_of_peak.has_value());
+}
+
+TEST(Harness, FailedVerificationIsInvalidWithoutFigures) {
+  Behaviour b;
+  b.wrong = true;
+  const Result r = run_instance(spec(b), {}, fast_policy(), Context{});
+  EXPECT_EQ(r.status, Status::invalid);
+  EXPECT_NE(r.reason.find("element 3"), std::string::npos);
+  EXPECT_TRUE(r.metrics.empty());
+  EXPECT_EQ(r.samples_s.size(), 7u);  // raw samples kept for diagnosis
+}
+
+TEST(Harness, SkipsFailuresAndBadParameters) {
+  Behaviour skip;
+  skip.skip = true;
+  auto r = run_instance(spec(skip), {}, fast_policy(), Context{});
+  EXPECT_EQ(r.status, Status::skipped);
+  EXPECT_EQ(r.reason, "no such device");
+
+  Behaviour boom;
+  boom.throw_in_setup = true;
+  r = run_instance(spec(boom), {}, fast_policy(), Context{});
+  EXPECT_EQ(r.status, Status::failed);
+  EXPECT_EQ(r.reason, "setup: allocation refused");
+
+  Behaviour run_boom;
+  run_boom.throw_in_run = true;
+  r = run_instance(spec(run_boom), {}, fast_policy(), Context{});
+  EXPECT_EQ(r.status, Status::failed);
+  EXPECT_EQ(r.reason, "warm-up: kernel exploded");
+
+  r = run_instance(spec({}), {{"n", "0"}}, fast_policy(), Context{});
+  EXPECT_EQ(r.status, Status::failed);
+  EXPECT_NE(r.reason.find("parameter 'n'"), std::string::npos);
+}
+
+TEST(Harness, MetricCiMapsThroughTheFormula) {
+  Summary t;
+  t.median = 2;
+  t.min = 1;
+  t.ci_valid = true;
+  t.ci_low = 1.5;
+  t.ci_high = 4;
+  Counting bench({});
+  const WorkModel w{8, 0, 2};
+  auto m = compute_metrics(spec({}), bench, t, w, Context{});
+  EXPECT_DOUBLE_EQ(m[0].value, 4);
+  EXPECT_DOUBLE_EQ(m[0].ci_low, 2);  // the slow time bound gives the low rate
+  EXPECT_DOUBLE_EQ(m[0].ci_high, 8.0 / 1.5);
+  EXPECT_DOUBLE_EQ(m[1].value, 1);  // 2 s / 2 items
+  EXPECT_DOUBLE_EQ(m[1].ci_low, 0.75);
+  EXPECT_DOUBLE_EQ(m[1].ci_high, 2);
+}
