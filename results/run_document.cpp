@@ -130,12 +130,10 @@ void read(const json& j, const std::string& key, T& out) {
   const auto it = j.find(key);
   if (it == j.end()) return;
   within(key, [&] {
-    if constexpr (std::is_same_v<T, double>) {
+    if constexpr (std::is_same_v<T, double>)
       out = number_or_nan(*it);
-    } else {
-      if (it->is_null()) wrong_type(std::is_arithmetic_v<T> ? "a number" : "a value", *it);
-      it->get_to(out);
-    }
+    else
+      it->get_to(out);  // throws "type must be string, but is null" and the like
   });
 }
 

@@ -70,13 +70,13 @@ inline void pass_barrier() { asm volatile("" ::: "memory"); }
 
 class CacheBandwidth final : public core::Benchmark {
  public:
-  explicit CacheBandwidth(bool write) : write_(write) {}
+  explicit CacheBandwidth(bool writes) : writes_(writes) {}
 
   core::SetupStatus setup(core::ParamValues& params, const core::Context& ctx) override {
     const bool avx512 = __builtin_cpu_supports("avx512f");
     if (!avx512 && !__builtin_cpu_supports("avx2")) return core::SetupStatus::skip("CPU lacks AVX2");
     isa_ = avx512 ? "avx512f (zmm)" : "avx2 (ymm)";
-    read_ = avx512 ? read_avx512 : read_avx2;
+    read_fn_ = avx512 ? read_avx512 : read_avx2;
     write_fn_ = avx512 ? write_avx512 : write_avx2;
     threads_ = resolve_threads(params, ctx);
     const std::size_t bytes = (params.size("size") + kStepBytes - 1) / kStepBytes * kStepBytes;
@@ -100,30 +100,26 @@ class CacheBandwidth final : public core::Benchmark {
 #pragma omp parallel num_threads(threads_)
     {
       const int t = omp_get_thread_num();
-      if (write_) write_fn_(bufs_[t].data(), n_, passes_, first);
-      else sums_[std::size_t(t) * 8] = read_(bufs_[t].data(), n_, passes_);
+      if (writes_) write_fn_(bufs_[t].data(), n_, passes_, first);
+      else sums_[std::size_t(t) * 8] = read_fn_(bufs_[t].data(), n_, passes_);
     }
     next_value_ += double(passes_);
   }
 
   core::Verification verify() override {
-    const double per_pass = expected_pass_sum();
-    const double last = next_value_ - 1;
+    const std::string method = writes_ ? "every element of every thread's buffer == the last pass's value"
+                                       : "each thread's sum == passes x the buffer's sum, exact (integers < 2^53)";
+    const double want = writes_ ? next_value_ - 1 : expected_pass_sum() * double(passes_);
+    const auto where = [&](int t, std::string what, double got) {
+      return core::Verification::failed(method, "thread " + std::to_string(t) + " " + what + " = " +
+                                                    std::to_string(got) + ", expected " + std::to_string(want));
+    };
     for (int t = 0; t < threads_; ++t) {
-      if (write_) {
-        for (std::size_t i = 0; i < n_; ++i)
-          if (bufs_[t][i] != last)
-            return core::Verification::failed("every element holds the last pass's value",
-                                              "thread " + std::to_string(t) + " element " + std::to_string(i) +
-                                                  ": " + std::to_string(bufs_[t][i]) + " != " + std::to_string(last));
-      } else if (sums_[std::size_t(t) * 8] != per_pass * double(passes_)) {
-        return core::Verification::failed("each thread's sum exact (small integers, sums < 2^53)",
-                                          "thread " + std::to_string(t) + ": " + std::to_string(sums_[t * 8]) +
-                                              " != " + std::to_string(per_pass * double(passes_)));
-      }
+      if (!writes_ && sums_[std::size_t(t) * 8] != want) return where(t, "sum", sums_[std::size_t(t) * 8]);
+      for (std::size_t i = 0; writes_ && i < n_; ++i)
+        if (bufs_[t][i] != want) return where(t, "element " + std::to_string(i), bufs_[t][i]);
     }
-    return core::Verification::passed(write_ ? "every element of every thread's buffer holds the last pass's value"
-                                             : "each thread's sum exact (small integers, sums < 2^53)");
+    return core::Verification::passed(method);
   }
 
   core::WorkModel work() const override { return cachebw_work(n_ * sizeof(double), threads_, passes_); }
@@ -131,24 +127,30 @@ class CacheBandwidth final : public core::Benchmark {
   std::map<std::string, std::string> notes() const override {
     return {{"isa", isa_},
             {"threads", std::to_string(threads_)},
-            {"kernel", write_ ? "aligned vector stores, 8 per step (write-allocate traffic not counted)"
+            {"kernel", writes_ ? "aligned vector stores, 8 per step (write-allocate traffic not counted)"
                               : "aligned vector loads into 8 independent add chains"},
             {"buffer", "one per thread, first touched by its thread"},
-            {"huge_pages", std::string(bufs_.empty() || !bufs_[0].huge_pages_advised() ? "not advised"
-                                                                                       : "madvise(MADV_HUGEPAGE)") +
-                               ", thp=" + thp_mode()}};
+            {"huge_pages", huge_pages()}};
   }
 
  private:
+  std::string huge_pages() const {  // over all threads' buffers
+    bool advised = true;
+    std::size_t huge = 0, bytes = 0;
+    for (const auto& b : bufs_)
+      advised = advised && b.huge_pages_advised(), huge += huge_page_bytes(b.data(), b.bytes()), bytes += b.bytes();
+    return huge_page_note(advised, huge, bytes);
+  }
+
   double expected_pass_sum() const {  // sum of (i % 7 + 1) over i < n
     const double full = double(n_ / 7) * 28;
     const std::size_t rest = n_ % 7;
     return full + double(rest * (rest + 1) / 2);
   }
 
-  bool write_;
+  bool writes_;
   std::string isa_;
-  double (*read_)(const double*, std::size_t, std::uint64_t) = nullptr;
+  double (*read_fn_)(const double*, std::size_t, std::uint64_t) = nullptr;
   void (*write_fn_)(double*, std::size_t, std::uint64_t, double) = nullptr;
   int threads_ = 1;
   std::size_t n_ = 0;

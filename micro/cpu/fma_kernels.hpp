@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <string>
 
 namespace converge::micro::fma {
 
@@ -126,6 +127,49 @@ using KernelFn = void (*)(const void* in, void* out, const void* operands, std::
 #pragma GCC unroll 32
   for (int k = 0; k < kAccAvx512; ++k)
     _mm512_storeu_ps(static_cast<float*>(out) + 16 * k, _mm512_dpbf16_ps(acc[k], x, up));
+}
+
+enum class Precision { fp64, fp32, fp16, bf16 };
+
+/// One ISA's kernel for one precision and the facts its work model needs.
+struct Kernel {
+  std::string isa;
+  KernelFn fn = nullptr;
+  int accs = 0, lanes = 0;             // accumulator vectors per thread, lanes per vector
+  int elem_bytes = 0;                  // bytes per accumulator lane
+  int instructions_per_iteration = 0;  // per thread
+  int final_instructions = 0;          // after the loop (bf16's closing +p)
+  int products_per_lane = 1;           // 2 for vdpbf16ps
+  std::string instruction;
+};
+
+/// The widest kernel this CPU runs for `p`; without one, fn is null and why_not says why.
+inline Kernel select_kernel(Precision p, std::string& why_not) {
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  switch (p) {
+    case Precision::fp64:
+      if (avx512) return {"avx512f", fp64_avx512, kAccAvx512, 8, 8, kAccAvx512, 0, 1, "vfmadd231pd zmm"};
+      if (avx2) return {"avx2+fma", fp64_avx2, kAccAvx2, 4, 8, kAccAvx2, 0, 1, "vfmadd231pd ymm"};
+      break;
+    case Precision::fp32:
+      if (avx512) return {"avx512f", fp32_avx512, kAccAvx512, 16, 4, kAccAvx512, 0, 1, "vfmadd231ps zmm"};
+      if (avx2) return {"avx2+fma", fp32_avx2, kAccAvx2, 8, 4, kAccAvx2, 0, 1, "vfmadd231ps ymm"};
+      break;
+    case Precision::fp16:
+      if (__builtin_cpu_supports("avx512fp16"))
+        return {"avx512fp16", fp16_avx512, kAccAvx512, 32, 2, kAccAvx512, 0, 1, "vfmadd231ph zmm"};
+      why_not = "CPU lacks AVX512_FP16";
+      return {};
+    case Precision::bf16:
+      if (__builtin_cpu_supports("avx512bf16"))
+        return {"avx512bf16", bf16_avx512, kAccAvx512, 16, 4, 2 * kAccAvx512, kAccAvx512, 2,
+                "vdpbf16ps zmm (+p then -p per iteration)"};
+      why_not = "CPU lacks AVX512_BF16";
+      return {};
+  }
+  why_not = "CPU lacks AVX2+FMA";
+  return {};
 }
 
 }  // namespace converge::micro::fma

@@ -2,6 +2,8 @@
 // the usual way to see how close real code gets to the FMA peak (cf. micro.peakflops.*).
 #include <cblas.h>
 #include <omp.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <cmath>
 #include <limits>
@@ -18,6 +20,33 @@ namespace {
 [[maybe_unused]] const bool blas_probe_registered = core::register_inventory_probe(&core::blas::fill_inventory);
 
 constexpr int kSamples = 64;
+
+/// Sets OpenBLAS's thread count so that its threads can run on the cores the benchmark's
+/// OpenMP threads own. OpenBLAS (pthreads build) starts worker threads from the calling thread
+/// and they inherit its CPU mask; the worker binds the OpenMP master to one core
+/// (OMP_PROC_BIND), so without this every BLAS thread would share that one core. The caller
+/// widens its mask to the union of the OpenMP threads' masks while the threads start.
+/// Returns that union as a CPU list for notes().
+std::string set_blas_threads(int threads) {
+  cpu_set_t mine, cores;
+  CPU_ZERO(&cores);
+  pthread_getaffinity_np(pthread_self(), sizeof mine, &mine);
+#pragma omp parallel num_threads(threads)
+  {
+    cpu_set_t m;
+    if (pthread_getaffinity_np(pthread_self(), sizeof m, &m) == 0) {
+#pragma omp critical
+      CPU_OR(&cores, &cores, &m);
+    }
+  }
+  const bool widened = CPU_COUNT(&cores) > 0 && pthread_setaffinity_np(pthread_self(), sizeof cores, &cores) == 0;
+  openblas_set_num_threads(threads);
+  if (widened) pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
+  std::string list;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &cores)) list.append(list.empty() ? "" : ",").append(std::to_string(c));
+  return list;
+}
 
 template <typename T>
 class Gemm final : public core::Benchmark {
@@ -37,7 +66,7 @@ class Gemm final : public core::Benchmark {
       for (std::size_t k = 0; k < n_; ++k) b_[r * n_ + k] = u(rng);
       for (std::size_t k = 0; k < n_; ++k) c_[r * n_ + k] = T(0);
     }
-    openblas_set_num_threads(threads_);
+    blas_cpus_ = set_blas_threads(threads_);
     return core::SetupStatus::ok();
   }
 
@@ -91,7 +120,7 @@ class Gemm final : public core::Benchmark {
     const core::BlasInventory blas = core::blas::blas_inventory();
     return {{"blas", blas.library + " " + blas.version},
             {"blas_corename", blas.corename},
-            {"threads", std::to_string(threads_) + " (openblas_set_num_threads)"},
+            {"threads", std::to_string(threads_) + " (openblas_set_num_threads, on CPUs " + blas_cpus_ + ")"},
             {"layout", "row-major, no transpose, alpha = 1, beta = 0"},
             {"matrix_bytes", std::to_string(n_ * n_ * sizeof(T))}};
   }
@@ -100,6 +129,7 @@ class Gemm final : public core::Benchmark {
   int threads_ = 1;
   std::size_t n_ = 0;
   std::uint64_t seed_ = 0;
+  std::string blas_cpus_;
   Buffer<T> a_, b_, c_;
 };
 

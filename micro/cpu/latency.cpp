@@ -82,8 +82,7 @@ class Latency final : public core::Benchmark {
     return {{"threads", "1"},
             {"nodes", std::to_string(nodes_) + " x 64 B lines"},
             {"order", "random single cycle (Sattolo, mt19937_64 seed " + std::to_string(seed_) + ")"},
-            {"huge_pages", std::string(buf_.huge_pages_advised() ? "madvise(MADV_HUGEPAGE)" : "not advised") +
-                               ", thp=" + thp_mode()},
+            {"huge_pages", huge_page_note(buf_)},
             {"kernel", "dependent loads p = p->next, 8x unrolled"}};
   }
 

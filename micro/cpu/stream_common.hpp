@@ -36,14 +36,16 @@ constexpr StreamValues stream_initial(StreamKernel k) {
   }
   return {0, 0, 0};
 }
+/// One application of the kernel to the initial values (it is idempotent on them).
 constexpr StreamValues stream_expected(StreamKernel k) {
   StreamValues v = stream_initial(k);
+  const double s = kStreamScalar;
   switch (k) {
-    case StreamKernel::copy: v.c = 1; break;                  // c = a
-    case StreamKernel::scale: v.b = kStreamScalar * 1; break; // b = s * c
-    case StreamKernel::add: v.c = 1 + 2; break;               // c = a + b
-    case StreamKernel::triad: v.a = 2 + kStreamScalar * 1; break;  // a = b + s * c
-    case StreamKernel::dot: break;                            // sum(a * b) = 2 n
+    case StreamKernel::copy: v.c = v.a; break;
+    case StreamKernel::scale: v.b = s * v.c; break;
+    case StreamKernel::add: v.c = v.a + v.b; break;
+    case StreamKernel::triad: v.a = v.b + s * v.c; break;
+    case StreamKernel::dot: break;  // no output array; the sum is 2 n
   }
   return v;
 }
@@ -90,8 +92,7 @@ struct StreamArrays {
   std::map<std::string, std::string> notes() const {
     return {{"threads", std::to_string(threads)},
             {"array_bytes", std::to_string(n * sizeof(double))},
-            {"huge_pages", std::string(a.huge_pages_advised() ? "madvise(MADV_HUGEPAGE)" : "not advised") +
-                               ", thp=" + thp_mode()},
+            {"huge_pages", huge_page_note(a, b, c)},
             {"first_touch", "parallel, same static partition as the kernels"}};
   }
 

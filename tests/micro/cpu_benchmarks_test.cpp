@@ -103,38 +103,65 @@ TEST_P(MicroCpuBenchmark, SetupRunVerifyTeardown) {
   bench->teardown();
 }
 
-// A compute ceiling is the one-core peak times the threads used, never the machine's total.
-TEST_P(MicroCpuBenchmark, PeakScalesWithThreads) {
+// The checks are not vacuous: without a repetition, outputs still hold their initial values
+// (chosen to differ from the results), and verify() must fail and say where. The chase is
+// exempt: before any repetition it rightly sits at its start.
+TEST_P(MicroCpuBenchmark, VerifyFailsWithoutRun) {
   const core::BenchmarkSpec* spec = core::Registry::instance().find(GetParam());
   ASSERT_NE(spec, nullptr);
-  if (!spec->id.starts_with("micro.peakflops.") && !spec->id.starts_with("micro.gemm.")) GTEST_SKIP();
-  auto given = tiny_params(spec->id);
-  given["threads"] = "1";
-  auto params = core::ParamValues::make(spec->params, given);
+  if (spec->id == "micro.latency.chase") GTEST_SKIP() << "no output to leave unwritten";
+  auto params = core::ParamValues::make(spec->params, tiny_params(spec->id));
   ASSERT_TRUE(params.ok()) << params.error();
-  const core::Context ctx = host().context();
   std::unique_ptr<core::Benchmark> bench = spec->make();
-  const core::SetupStatus setup = bench->setup(*params, ctx);
+  const core::SetupStatus setup = bench->setup(*params, host().context());
   if (setup.kind != core::SetupStatus::Kind::ok) GTEST_SKIP() << setup.reason;
-  const std::string precision = spec->id == "micro.gemm.dgemm"   ? "fp64"
-                                : spec->id == "micro.gemm.sgemm" ? "fp32"
-                                                                 : spec->id.substr(spec->id.rfind('.') + 1);
-  const auto core_peak = ctx.peaks->get("cpu." + precision + ".core");
-  const auto peak = bench->peak(spec->metrics.front().name, ctx);
-  if (!core_peak) {
-    EXPECT_FALSE(peak.has_value());
-    GTEST_SKIP() << "no cpu." << precision << ".core peak in the model";
-  }
-  ASSERT_TRUE(peak.has_value());
-  EXPECT_DOUBLE_EQ(peak->value, core_peak->value);
+  const core::Verification v = bench->verify();
+  EXPECT_EQ(v.status, core::VerifyStatus::failed);
+  EXPECT_FALSE(v.message.empty());
+  bench->teardown();
 }
 
-INSTANTIATE_TEST_SUITE_P(Registered, MicroCpuBenchmark, ::testing::ValuesIn(cpu_micro_ids()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param;
-                           std::replace(name.begin(), name.end(), '.', '_');
-                           return name;
-                         });
+// A compute ceiling is the one-core peak times the cores used, never the machine's total.
+class MicroCpuComputeBenchmark : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MicroCpuComputeBenchmark, PeakIsCorePeakTimesThreads) {
+  const core::BenchmarkSpec* spec = core::Registry::instance().find(GetParam());
+  ASSERT_NE(spec, nullptr);
+  const core::Context ctx = host().context();
+  for (int threads : {1, 2}) {
+    auto given = tiny_params(spec->id);
+    given["threads"] = std::to_string(threads);
+    auto params = core::ParamValues::make(spec->params, given);
+    ASSERT_TRUE(params.ok()) << params.error();
+    std::unique_ptr<core::Benchmark> bench = spec->make();
+    const core::SetupStatus setup = bench->setup(*params, ctx);
+    if (setup.kind != core::SetupStatus::Kind::ok) GTEST_SKIP() << setup.reason;
+    const std::string precision = spec->id == "micro.gemm.dgemm"   ? "fp64"
+                                  : spec->id == "micro.gemm.sgemm" ? "fp32"
+                                                                   : spec->id.substr(spec->id.rfind('.') + 1);
+    const auto core_peak = ctx.peaks->get("cpu." + precision + ".core");
+    const auto peak = bench->peak(spec->metrics.front().name, ctx);
+    if (!core_peak) {
+      EXPECT_FALSE(peak.has_value());
+      GTEST_SKIP() << "no cpu." << precision << ".core peak in the model";
+    }
+    ASSERT_TRUE(peak.has_value());
+    const int cores = std::min(threads, std::max(1, ctx.inventory->cpu.cores));
+    EXPECT_DOUBLE_EQ(peak->value, core_peak->value * cores) << threads << " threads";
+  }
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, MicroCpuBenchmark, ::testing::ValuesIn(cpu_micro_ids()), test_name);
+INSTANTIATE_TEST_SUITE_P(Registered, MicroCpuComputeBenchmark,
+                         ::testing::Values("micro.peakflops.fp64", "micro.peakflops.fp32", "micro.peakflops.fp16",
+                                           "micro.peakflops.bf16", "micro.gemm.dgemm", "micro.gemm.sgemm"),
+                         test_name);
 
 }  // namespace
 }  // namespace converge

@@ -116,7 +116,9 @@ TEST(StaticBlock, CoversRangeWithCacheLineAlignedDisjointBlocks) {
       for (int t = 0; t < threads; ++t) {
         const Range r = static_block(n, t, threads);
         EXPECT_EQ(r.begin, next) << n << " " << threads << " " << t;
-        if (r.size() > 0) EXPECT_EQ(r.begin % 8, 0u);
+        if (r.size() > 0) {
+          EXPECT_EQ(r.begin % 8, 0u);
+        }
         next = r.end;
         smallest = std::min(smallest, r.size()), largest = std::max(largest, r.size());
       }
