@@ -611,4 +611,29 @@ std::string make_run_id() {
   return std::string(stamp) + "-" + suffix;
 }
 
+
+json to_json(const core::ParamSpec& p) {
+  json j = {{"name", p.name}, {"type", core::to_string(p.type)}, {"default", p.default_value}, {"doc", p.doc}};
+  if (!p.choices.empty()) j["choices"] = p.choices;
+  if (p.min) j["min"] = *p.min;
+  if (p.max) j["max"] = *p.max;
+  return j;
+}
+
+core::ParamSpec param_spec_from_json(const json& j) {
+  using core::ParamType;
+  core::ParamSpec s;
+  s.name = j.at("name").get<std::string>();
+  const std::string t = j.value("type", "integer");
+  for (ParamType candidate : {ParamType::integer, ParamType::size, ParamType::real, ParamType::string,
+                              ParamType::boolean, ParamType::choice})
+    if (core::to_string(candidate) == t) s.type = candidate;
+  s.default_value = j.value("default", "");
+  s.doc = j.value("doc", "");
+  if (j.contains("choices")) s.choices = j["choices"].get<std::vector<std::string>>();
+  if (j.contains("min")) s.min = j["min"].get<double>();
+  if (j.contains("max")) s.max = j["max"].get<double>();
+  return s;
+}
+
 }  // namespace converge::results

@@ -38,6 +38,9 @@ struct RunDocument {
 /// documented order, non-finite doubles as null. Readers take a missing field as its default,
 /// read a null double as NaN, and throw std::runtime_error naming the field's path
 /// ("results[2].time.median: ...") for a wrong type or an unknown enum value.
+/// A declared parameter as workers list it (`--list`) and the driver reads it back.
+json to_json(const core::ParamSpec& p);
+core::ParamSpec param_spec_from_json(const json& j);
 json to_json(const core::Peak& p);
 core::Peak peak_from_json(const json& j);
 json to_json(const core::Inventory& inv);

@@ -25,14 +25,7 @@ namespace {
 
 json spec_to_json(const core::BenchmarkSpec& s) {
   json params = json::array();
-  for (const auto& p : s.params) {
-    json j = {{"name", p.name}, {"type", core::to_string(p.type)}, {"default", p.default_value},
-              {"doc", p.doc}};
-    if (!p.choices.empty()) j["choices"] = p.choices;
-    if (p.min) j["min"] = *p.min;
-    if (p.max) j["max"] = *p.max;
-    params.push_back(std::move(j));
-  }
+  for (const auto& p : s.params) params.push_back(to_json(p));
   json metrics = json::array();
   for (const auto& m : s.metrics)
     metrics.push_back({{"name", m.name}, {"unit", m.unit}, {"kind", core::to_string(m.kind)},

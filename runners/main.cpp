@@ -72,8 +72,7 @@ int cmd_list(bool as_json, const std::string& filter) {
     if (!filter.empty() && b.id.find(filter) == std::string::npos) continue;
     if (as_json) {
       json params = json::array();
-      for (const auto& p : b.params)
-        params.push_back({{"name", p.name}, {"type", core::to_string(p.type)}, {"default", p.default_value}, {"doc", p.doc}});
+      for (const auto& p : b.params) params.push_back(results::to_json(p));
       all.push_back({{"id", b.id}, {"family", b.family}, {"backend", b.backend}, {"summary", b.summary},
                      {"worker", fs::path(b.worker).filename().string()}, {"params", params}, {"metrics", b.metrics}});
       continue;

@@ -75,16 +75,6 @@ CommandOutput run_command(const std::vector<std::string>& argv) {
 
 namespace {
 
-core::ParamType param_type(const std::string& t) {
-  using core::ParamType;
-  if (t == "size") return ParamType::size;
-  if (t == "real") return ParamType::real;
-  if (t == "string") return ParamType::string;
-  if (t == "bool") return ParamType::boolean;
-  if (t == "choice") return ParamType::choice;
-  return ParamType::integer;
-}
-
 void add_candidates(const fs::path& p, std::vector<std::string>& out) {
   std::error_code ec;
   if (fs::is_directory(p, ec)) {
@@ -132,17 +122,7 @@ core::Expected<WorkerSet> WorkerSet::discover() {
       b.summary = j.value("summary", "");
       b.metrics = j.value("metrics", json::array());
       b.worker = w;
-      for (const auto& p : j.at("params")) {
-        core::ParamSpec s;
-        s.name = p.at("name").get<std::string>();
-        s.type = param_type(p.value("type", "integer"));
-        s.default_value = p.value("default", "");
-        s.doc = p.value("doc", "");
-        if (p.contains("choices")) s.choices = p["choices"].get<std::vector<std::string>>();
-        if (p.contains("min")) s.min = p["min"].get<double>();
-        if (p.contains("max")) s.max = p["max"].get<double>();
-        b.params.push_back(std::move(s));
-      }
+      for (const auto& p : j.at("params")) b.params.push_back(results::param_spec_from_json(p));
       set.benchmarks_.push_back(std::move(b));
     }
   }
