@@ -45,6 +45,9 @@ struct Result {
   std::string benchmark;
   std::string family;
   std::string backend;
+  int instance = -1;                          ///< index in the run's plan; -1 outside a plan
+  std::string host;                           ///< node that ran it (Slurm node name or hostname)
+  int rank = 0;                               ///< launched process that ran it (0 for one process)
   std::map<std::string, std::string> params;  ///< resolved values of every parameter
   Status status = Status::ok;
   std::string reason;                         ///< why skipped, failed or invalid

@@ -398,6 +398,9 @@ json to_json(const core::Result& r) {
   return {{"benchmark", r.benchmark},
           {"family", r.family},
           {"backend", r.backend},
+          {"instance", r.instance},
+          {"host", r.host},
+          {"rank", r.rank},
           {"params", strings(r.params)},
           {"status", core::to_string(r.status)},
           {"reason", r.reason},
@@ -436,6 +439,9 @@ core::Result result_from_json(const json& j) {
   read(j, "benchmark", r.benchmark);
   read(j, "family", r.family);
   read(j, "backend", r.backend);
+  read(j, "instance", r.instance);
+  read(j, "host", r.host);
+  read(j, "rank", r.rank);
   read(j, "params", r.params);
   read_enum(j, "status", r.status, kStatuses);
   read(j, "reason", r.reason);
@@ -490,11 +496,13 @@ json to_json(const RunDocument& doc) {
           {"partition", doc.partition},
           {"hosts", doc.hosts},
           {"command_line", doc.command_line},
+          {"launch", doc.launch},
           {"started_at", doc.started_at},
           {"finished_at", doc.finished_at},
           {"complete", doc.complete},
           {"inventory", to_json(doc.inventory)},
           {"peaks", peaks},
+          {"plan", doc.plan},
           {"results", results}};
 }
 
@@ -515,6 +523,7 @@ core::Expected<RunDocument> run_from_json(const json& j) {
     read(j, "partition", doc.partition);
     read(j, "hosts", doc.hosts);
     read(j, "command_line", doc.command_line);
+    if (j.contains("launch")) doc.launch = j["launch"];
     read(j, "started_at", doc.started_at);
     read(j, "finished_at", doc.finished_at);
     read(j, "complete", doc.complete);
@@ -523,6 +532,7 @@ core::Expected<RunDocument> run_from_json(const json& j) {
       for (const auto& [id, peak] : pj.items())
         doc.peaks[id] = within("[\"" + id + "\"]", [&] { return peak_from_json(peak); });
     });
+    if (j.contains("plan")) doc.plan = j["plan"];
     read_array(j, "results", doc.results, result_from_json);
   } catch (const FieldError& e) {
     return make_error(std::string("run document: ") + e.what());

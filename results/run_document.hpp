@@ -27,10 +27,16 @@ struct RunDocument {
   std::string partition = "local";
   std::vector<std::string> hosts;
   std::string command_line;    ///< how the driver was invoked
+  /// How it was launched (SCHEMA.md, Launch): launcher, partition config, modules, and one
+  /// entry per attempt (a resumed run has several) with its commands and Slurm job.
+  json launch = {{"launcher", "local"}, {"site_source", "detected"}, {"partition_config", json::object()},
+                 {"modules", json::array()}, {"attempts", json::array()}};
   std::string started_at, finished_at;  ///< UTC ISO 8601
   bool complete = true;        ///< false while running or when interrupted
   core::Inventory inventory;
   std::map<std::string, core::Peak> peaks;  ///< peak model used for fractions of peak
+  /// The planned instances (SCHEMA.md, Plan); `--resume` runs those without a result.
+  json plan = json::array();
   std::vector<core::Result> results;
 };
 

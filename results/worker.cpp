@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +18,7 @@
 
 #include "core/harness.hpp"
 #include "core/inventory.hpp"
+#include "core/placement.hpp"
 #include "results/run_document.hpp"
 
 namespace converge::results {
@@ -90,11 +92,23 @@ class EventSink {
   FILE* file_ = nullptr;
 };
 
+// "{rank}" in an output path becomes this process's rank, so that every rank of a launch
+// writes its own file (as srun's %t).
+std::string expand_rank(std::string path, int rank) {
+  for (std::size_t at; (at = path.find("{rank}")) != std::string::npos;)
+    path.replace(at, 6, std::to_string(rank));
+  return path;
+}
+
 int run_instances(const std::vector<Instance>& instances, const core::Context& ctx,
-                  const std::string& out) {
-  EventSink sink(out);
+                  const core::Placement& where, const std::string& out, bool with_inventory) {
+  EventSink sink(expand_rank(out, where.rank));
+  // One process per node says what the node is, so a multi-node run records every node.
+  if (with_inventory && where.local_rank == 0)
+    sink.write({{"event", "inventory"}, {"host", where.node}, {"rank", where.rank},
+                {"inventory", to_json(*ctx.inventory)}});
   for (const auto& inst : instances) {
-    sink.write({{"event", "start"}, {"index", inst.index}, {"benchmark", inst.benchmark}});
+    sink.write({{"event", "start"}, {"index", inst.index}, {"rank", where.rank}, {"benchmark", inst.benchmark}});
     const auto* spec = core::Registry::instance().find(inst.benchmark);
     core::Result r;
     if (spec == nullptr) {
@@ -106,12 +120,15 @@ int run_instances(const std::vector<Instance>& instances, const core::Context& c
       r = core::run_instance(*spec, inst.params, inst.policy, ctx, [&](int reps, double elapsed) {
         if (elapsed - last >= 0.5) {
           last = elapsed;
-          sink.write({{"event", "progress"}, {"index", inst.index}, {"reps", reps},
+          sink.write({{"event", "progress"}, {"index", inst.index}, {"rank", where.rank}, {"reps", reps},
                       {"elapsed_s", elapsed}});
         }
       });
     }
-    sink.write({{"event", "result"}, {"index", inst.index}, {"result", to_json(r)}});
+    r.instance = inst.index;
+    r.host = where.node;
+    r.rank = where.rank;
+    sink.write({{"event", "result"}, {"index", inst.index}, {"rank", where.rank}, {"result", to_json(r)}});
   }
   return 0;
 }
@@ -132,6 +149,7 @@ int worker_main(int argc, char** argv) {
   app.set_version_flag("--version", "converge worker");
   bool list = false, inventory = false;
   std::string benchmark, plan_path, out;
+  std::vector<int> only;
   std::vector<std::string> param_args, peak_args;
   core::RepetitionPolicy policy;
   int threads = 0;
@@ -140,7 +158,9 @@ int worker_main(int argc, char** argv) {
   app.add_option("--benchmark,-b", benchmark, "Run one benchmark instance");
   app.add_option("--param,-p", param_args, "Parameter name=value (repeatable)");
   app.add_option("--plan", plan_path, "Run the instances of a plan file (JSON, from the driver)");
-  app.add_option("--out,-o", out, "Append JSON Lines events here (default: stdout)");
+  app.add_option("--only", only, "With --plan: run only the instances with these indices")->delimiter(',');
+  app.add_option("--out,-o", out,
+                 "Append JSON Lines events here (default: stdout); {rank} becomes the process's rank");
   app.add_option("--threads", threads, "OpenMP threads (default: one per physical core)")
       ->check(CLI::PositiveNumber);
   app.add_option("--peak", peak_args, "Peak override id=value in base units, e.g. cpu.fp64=1e12");
@@ -192,7 +212,8 @@ int worker_main(int argc, char** argv) {
         for (const auto& [k, v] : params.items())
           inst.params[k] = v.is_string() ? v.get<std::string>() : v.dump();
         inst.policy = policy_from_json(j.value("policy", json::object()), policy);
-        instances.push_back(std::move(inst));
+        if (only.empty() || std::find(only.begin(), only.end(), inst.index) != only.end())
+          instances.push_back(std::move(inst));
       }
     } else if (!benchmark.empty()) {
       Instance inst;
@@ -238,7 +259,7 @@ int worker_main(int argc, char** argv) {
   ctx.threads = threads > 0 ? threads : default_threads(inv);
   omp_set_num_threads(ctx.threads);
   try {
-    return run_instances(instances, ctx, out);
+    return run_instances(instances, ctx, core::detect_placement(), out, !plan_path.empty());
   } catch (const std::exception& e) {
     std::cerr << "converge worker: " << e.what() << "\n";
     return 1;

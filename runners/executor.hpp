@@ -1,47 +1,82 @@
 #pragma once
-// Runs planned instances in worker processes: one worker process per run of consecutive
-// instances of the same worker; a crash or time-out fails that instance, and a fresh worker
-// goes on with the rest.
+// Runs planned instances in worker processes started here: one launch (a worker, or mpirun /
+// srun of N workers) per run of consecutive instances with the same worker and launch
+// command; a crash or time-out fails the instance it hit, and a fresh launch goes on with the
+// rest. Every rank writes its own JSON Lines events file; results arrive per rank.
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "results/run_document.hpp"
+#include "runners/plan.hpp"
 
 namespace converge::runners {
 
 using results::json;
-
-struct PlannedInstance {
-  int index = 0;
-  std::string benchmark;
-  std::string worker;  ///< executable that runs it
-  std::map<std::string, std::string> params;
-  json policy = json::object();  ///< overrides of the run's policy for this instance
-};
 
 struct ExecOptions {
   json policy = json::object();       ///< run-wide repetition policy (worker keys)
   int threads = 0;                     ///< 0: the worker's default (one per core)
   std::map<std::string, double> peaks; ///< peak overrides, base units
   double timeout_s = 0;                ///< per instance; 0: 3 x budget + 60 s
-  std::string work_dir;                ///< plan, events and worker stderr go here
+  std::string work_dir;                ///< plans, events and worker stderr go here
+  /// The command in front of the worker for an instance (empty: run it directly).
+  std::function<std::vector<std::string>(const PlannedInstance&)> prefix;
+  /// Wraps the whole worker command (e.g. loading modules); identity when empty.
+  std::function<std::vector<std::string>(std::vector<std::string>)> wrap;
 };
 
-/// Called with each instance's result object (run schema), in completion order.
-using ResultFn = std::function<void(const PlannedInstance&, const json& result)>;
+/// Receives what the workers report, in arrival order.
+struct Sink {
+  std::function<void(const PlannedInstance&, const json& result)> result;
+  std::function<void(const std::string& host, const json& inventory)> inventory;
+};
 
-/// Set by SIGINT/SIGTERM handlers; the executor stops its worker and returns early.
+/// Set by SIGINT/SIGTERM handlers; the executor stops its workers and returns early.
 void request_stop();
 bool stop_requested();
 
-/// Runs every instance; returns false if interrupted by request_stop().
-bool execute(const std::vector<PlannedInstance>& instances, const ExecOptions& options,
-             const ResultFn& on_result);
+/// The seconds an instance may run before it is killed.
+double instance_timeout(const PlannedInstance& inst, const ExecOptions& options);
 
-/// A failed result for an instance that never produced one (crash, time-out, no start).
-json synthesized_failure(const PlannedInstance& inst, const std::string& reason,
+/// The plan file a worker reads (--plan): policy, threads, peaks and instances.
+json worker_plan(const std::vector<PlannedInstance>& instances, const ExecOptions& options);
+
+/// Runs every instance; returns false if interrupted by request_stop().
+bool execute(const std::vector<PlannedInstance>& instances, const ExecOptions& options, const Sink& sink);
+
+/// A failed result for an instance (rank) that never produced one (crash, time-out, no start).
+json synthesized_failure(const PlannedInstance& inst, int rank, const std::string& reason,
                          const std::string& started_at);
+
+/// Follows the per-rank events files "<stem>.<rank>.jsonl" of launches, remembering which
+/// (instance, rank) pairs have reported. Used for local launches and Slurm jobs alike.
+class EventFiles {
+ public:
+  explicit EventFiles(std::string stem) : stem_(std::move(stem)) {}
+  /// The path pattern workers get (--out): "<stem>.{rank}.jsonl".
+  std::string pattern() const { return stem_ + ".{rank}.jsonl"; }
+  /// New complete events from ranks 0..ranks-1.
+  std::vector<json> poll(int ranks);
+
+ private:
+  std::string stem_;
+  std::map<int, std::size_t> offsets_;
+};
+
+/// Tracks which ranks of which instances have reported.
+class Reported {
+ public:
+  /// Records a "result" or "done" event; false if it was already recorded.
+  bool mark(int instance, int rank) { return seen_[instance].insert(rank).second; }
+  bool has(int instance, int rank) const;
+  bool complete(const PlannedInstance& inst) const;
+  bool any(int instance) const;
+
+ private:
+  std::map<int, std::set<int>> seen_;
+};
 
 }  // namespace converge::runners

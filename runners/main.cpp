@@ -16,6 +16,8 @@
 #include "core/version.hpp"
 #include "runners/executor.hpp"
 #include "runners/report.hpp"
+#include "runners/run.hpp"
+#include "runners/site.hpp"
 #include "runners/suite.hpp"
 #include "runners/workers.hpp"
 
@@ -34,14 +36,6 @@ int fail_input(const std::string& message) {
   return kBadInput;
 }
 
-struct RunOptions {
-  std::string target, suite, out;
-  std::vector<std::string> params, peaks;
-  int threads = 0;
-  double timeout = 0;
-  int warmup = -1, min_reps = -1, max_reps = -1;
-  double min_time = -1, ci_target = -1, budget = -1;
-};
 
 json peaks_json(const core::PeakModel& model) {
   json out = json::object();
@@ -108,144 +102,27 @@ int cmd_suites() {
   return 0;
 }
 
-int cmd_run(const RunOptions& o, const std::string& command_line) {
+int cmd_sites(const std::string& site_name) {
+  if (site_name.empty()) {
+    auto local = runners::default_site();
+    fmt::print("{:<12} {} (used when no --site is given)\n", "local", local.partitions.front().description);
+    for (const auto& [name, desc] : runners::builtin_sites()) fmt::print("{:<12} {}\n", name, desc);
+    fmt::print("\n`converge sites --site NAME_OR_FILE` shows a site's partitions.\n");
+    return 0;
+  }
+  auto site = runners::load_site(site_name);
+  if (!site) return fail_input(site.error());
   auto workers = runners::WorkerSet::discover();
   if (!workers) return fail_input(workers.error());
-
-  // What to run: a benchmark id, a built-in suite, or a suite file.
-  std::string target = !o.suite.empty() ? o.suite : (o.target.empty() ? "quick" : o.target);
-  runners::Suite suite;
-  if (o.suite.empty() && workers->find(target) != nullptr) {
-    suite.name = target;
-    suite.source = "command line";
-    runners::SuiteInstance inst{target, {}, json::object(), 0};
-    suite.instances.push_back(inst);
-  } else if (o.suite.empty() && !runners::is_builtin_suite(target) && !fs::exists(target)) {
-    std::vector<std::string> names = workers->ids();
-    for (const auto& [n, d] : runners::builtin_suites()) names.push_back(n);
-    auto near = core::nearest_names(target, names, 3);
-    return fail_input(fmt::format("'{}' is not a benchmark, a built-in suite or a suite file{}", target,
-                                  near.empty() ? " (`converge list`, `converge suites`)"
-                                               : fmt::format("; did you mean {}?", fmt::join(near, ", "))));
-  } else {
-    auto loaded = runners::load_suite(target);
-    if (!loaded) return fail_input(loaded.error());
-    suite = std::move(*loaded);
-  }
-  // --param applies to every instance that declares the parameter; one nobody declares is an error.
-  std::map<std::string, std::string> given;
-  for (const auto& a : o.params) {
-    auto kv = core::split_assignment(a);
-    if (!kv) return fail_input("--param " + kv.error());
-    given[kv->first] = kv->second;
-  }
-  for (const auto& [k, v] : given) {
-    bool used = false;
-    for (auto& inst : suite.instances) {
-      const auto* b = workers->find(inst.benchmark);
-      if (b == nullptr) continue;
-      for (const auto& p : b->params)
-        if (p.name == k) {
-          inst.params[k] = v;
-          used = true;
-        }
-    }
-    if (!used) {
-      std::vector<std::string> names;
-      for (const auto& inst : suite.instances)
-        if (const auto* b = workers->find(inst.benchmark))
-          for (const auto& p : b->params) names.push_back(p.name);
-      auto near = core::nearest_names(k, names, 3);
-      return fail_input(fmt::format("--param {}: no benchmark in '{}' has a parameter '{}'{}", k, suite.name, k,
-                                    near.empty() ? "" : fmt::format(" (did you mean {}?)", fmt::join(near, ", "))));
-    }
-  }
-  if (auto ok = runners::validate_suite(suite, *workers); !ok) return fail_input(ok.error());
-
-  runners::ExecOptions exec;
-  exec.policy = suite.policy;
-  auto set_policy = [&](const char* key, double v) { if (v >= 0) exec.policy[key] = v; };
-  set_policy("warmup", o.warmup);
-  set_policy("min_reps", o.min_reps);
-  set_policy("max_reps", o.max_reps);
-  set_policy("min_time_s", o.min_time);
-  set_policy("ci_target", o.ci_target);
-  set_policy("budget_s", o.budget);
-  for (const char* k : {"warmup", "min_reps", "max_reps"})
-    if (exec.policy.contains(k) && exec.policy[k].is_string()) exec.policy[k] = std::stoi(exec.policy[k].get<std::string>());
-  for (const char* k : {"min_time_s", "ci_target", "budget_s"})
-    if (exec.policy.contains(k) && exec.policy[k].is_string()) exec.policy[k] = std::stod(exec.policy[k].get<std::string>());
-  exec.threads = o.threads;
-  exec.timeout_s = o.timeout;
-
-  auto inventory = workers->inventory();
-  if (!inventory) {
-    std::cerr << "converge: " << inventory.error() << "\n";
-    return 1;
-  }
-  auto model = peak_model(*inventory, o.peaks, exec.peaks);
-  if (!model) return fail_input(model.error());
-
-  results::RunDocument doc;
-  doc.run_id = results::make_run_id();
-  doc.suite = suite.name;
-  doc.hosts = {inventory->value("hostname", "")};
-  doc.command_line = command_line;
-  doc.started_at = core::utc_timestamp();
-  doc.complete = false;
-  json run = results::to_json(doc);
-  run["inventory"] = *inventory;
-  run["peaks"] = peaks_json(*model);
-  run["results"] = json::array();
-  const std::string out = !o.out.empty() ? o.out : fmt::format("converge-results/{}.json", doc.run_id);
-  exec.work_dir = (fs::path(out).parent_path().empty() ? fs::path(".") : fs::path(out).parent_path()) /
-                  fmt::format(".{}.work", doc.run_id);
-
-  std::vector<runners::PlannedInstance> plan;
-  for (std::size_t i = 0; i < suite.instances.size(); ++i) {
-    const auto& s = suite.instances[i];
-    plan.push_back({static_cast<int>(i), s.benchmark, workers->find(s.benchmark)->worker, s.params, s.policy});
-  }
-  fmt::print(stderr, "converge: run {} of '{}' ({} instances) on {}\n", doc.run_id, suite.name, plan.size(),
-             inventory->value("hostname", "?"));
-  for (const auto& w : inventory->value("warnings", std::vector<std::string>{}))
-    fmt::print(stderr, "WARNING: {}\n", w);
-
-  std::vector<json> given_by_result;
-  bool write_failed = false;
-  auto save = [&] {
-    if (auto ok = results::write_json_atomic(out, run); !ok) {
-      std::cerr << "converge: " << ok.error() << "\n";
-      write_failed = true;
-    }
-  };
-  save();
-  struct sigaction sa{};
-  sa.sa_handler = [](int) { runners::request_stop(); };
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  std::size_t done = 0;
-  const bool finished = runners::execute(plan, exec, [&](const runners::PlannedInstance& inst, const json& result) {
-    run["results"].push_back(result);
-    given_by_result.push_back(inst.params);
-    ++done;
-    if (!isatty(1) || !isatty(2))
-      fmt::print(stderr, "[{}/{}] {}\n", done, plan.size(), runners::result_line(result, inst.params));
-    save();  // a result written is kept whatever happens next
-  });
-  run["finished_at"] = core::utc_timestamp();
-  run["complete"] = finished;
-  save();
-  std::error_code ec;
-  if (!std::getenv("CONVERGE_KEEP_WORK")) fs::remove_all(exec.work_dir, ec);
-
-  std::cout << runners::results_table(run, given_by_result);
-  std::cout << fmt::format("run document: {}{}\n", out, finished ? "" : " (incomplete: interrupted)");
-  if (!finished) return 130;
-  if (write_failed) return 1;
-  for (const auto& r : run["results"]) {
-    const std::string st = r.value("status", "");
-    if (st == "failed" || st == "invalid") return 1;
+  if (auto ok = runners::validate_site(*site, *workers); !ok) return fail_input(ok.error());
+  fmt::print("site {} ({}): {}\n", site->name, site->source, site->description);
+  for (const auto& p : site->partitions) {
+    fmt::print("\n  {:<10} {}\n", p.name, p.description);
+    fmt::print("    launcher {}, {} node(s) x {} task(s), {} CPUs/task, {} GPUs/node\n", runners::to_string(p.launcher),
+               p.nodes, p.tasks_per_node, p.cpus_per_task, p.gpus_per_node);
+    if (!p.backends.empty()) fmt::print("    backends: {}\n", fmt::join(p.backends, ", "));
+    if (!p.energy.empty()) fmt::print("    energy meters: {}\n", fmt::join(p.energy, ", "));
+    if (!p.references.empty()) fmt::print("    {} reference figure(s) for acceptance\n", p.references.size());
   }
   return 0;
 }
@@ -262,6 +139,9 @@ int main(int argc, char** argv) {
              "Examples:\n  converge run                      # the quick suite\n"
              "  converge run micro.stream.triad --param n=80M --out triad.json\n"
              "  converge run node                 # full single-node characterisation\n"
+             "  converge run --site cluster.yaml --partition gpu --suite acceptance --dry-run\n"
+             "  converge run --resume converge-results/RUN_ID.json\n"
+             "  converge screen --site cluster.yaml --partition cpu --suite quick\n"
              "  converge list stream               # benchmarks and their parameters");
 
   bool list_json = false, info_json = false;
@@ -277,23 +157,53 @@ int main(int argc, char** argv) {
 
   auto* suites = app.add_subcommand("suites", "List the built-in suites");
 
-  RunOptions ro;
-  auto* run = app.add_subcommand("run", "Run a benchmark or a suite, print the table, write the run document");
+  runners::RunRequest ro;
+  auto add_run_options = [&](CLI::App* cmd) {
+    cmd->add_option("--site", ro.site,
+                    "Site config: a built-in example (`converge sites`) or a YAML file (default: this machine)");
+    cmd->add_option("--partition", ro.partition, "Partition of the site (default: the site's only partition)");
+    cmd->add_option("--param,-p", ro.params, "name=value for every instance that has the parameter (repeatable)");
+    cmd->add_option("--out,-o", ro.out, "Run document path (default: converge-results/RUN_ID.json)");
+    cmd->add_option("--work-dir", ro.work_dir,
+                    "Plans, events and job scripts (default: beside the run document; must be on a filesystem the "
+                    "partition's nodes share for Slurm jobs)");
+    cmd->add_flag("--dry-run", ro.dry_run, "Print the plan, the commands and the sbatch script; run nothing");
+    cmd->add_option("--threads", ro.threads, "OpenMP threads per worker (default: one per physical core)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--peak", ro.peaks, "Peak override id=value in base units, e.g. cpu.fp64=1.5e12");
+    cmd->add_option("--timeout", ro.timeout, "Seconds before an instance is killed (default: 3 x budget + 60)");
+    cmd->add_option("--warmup", ro.warmup, "Warm-up repetitions, discarded (default 2)");
+    cmd->add_option("--min-reps", ro.min_reps, "Minimum timed repetitions (default 10)");
+    cmd->add_option("--max-reps", ro.max_reps, "Maximum timed repetitions (default 1000)");
+    cmd->add_option("--min-time", ro.min_time, "Minimum timed seconds (default 0.5)");
+    cmd->add_option("--ci-target", ro.ci_target,
+                    "Stop when the 95% CI of the median is this narrow relative to it (default 0.02)");
+    cmd->add_option("--budget", ro.budget, "Wall seconds per instance for repetitions (default 30)");
+  };
+  auto* run = app.add_subcommand("run", "Run a benchmark or a suite on a partition, print the table, write the run "
+                                        "document");
   run->add_option("target", ro.target, "Benchmark id, built-in suite name or suite YAML file (default: quick)");
   run->add_option("--suite", ro.suite, "Suite name or YAML file (same as giving it as target)");
-  run->add_option("--param,-p", ro.params, "name=value for every instance that has the parameter (repeatable)");
-  run->add_option("--out,-o", ro.out, "Run document path (default: converge-results/RUN_ID.json)");
-  run->add_option("--threads", ro.threads, "OpenMP threads per worker (default: one per physical core)")
-      ->check(CLI::PositiveNumber);
-  run->add_option("--peak", ro.peaks, "Peak override id=value in base units, e.g. cpu.fp64=1.5e12");
-  run->add_option("--timeout", ro.timeout, "Seconds before an instance is killed (default: 3 x budget + 60)");
-  run->add_option("--warmup", ro.warmup, "Warm-up repetitions, discarded (default 2)");
-  run->add_option("--min-reps", ro.min_reps, "Minimum timed repetitions (default 10)");
-  run->add_option("--max-reps", ro.max_reps, "Maximum timed repetitions (default 1000)");
-  run->add_option("--min-time", ro.min_time, "Minimum timed seconds (default 0.5)");
-  run->add_option("--ci-target", ro.ci_target,
-                  "Stop when the 95% CI of the median is this narrow relative to it (default 0.02)");
-  run->add_option("--budget", ro.budget, "Wall seconds per instance for repetitions (default 30)");
+  run->add_option("--resume", ro.resume,
+                  "Run what an interrupted run (document path or run id) is missing, with its original settings");
+  add_run_options(run);
+
+  auto* screen = app.add_subcommand(
+      "screen", "Run the node-local part of a suite on every node of one allocation at once and name outlier nodes");
+  screen->add_option("--suite", ro.suite, "Suite name or YAML file (default: quick)");
+  screen->add_option("--z", ro.screen.z_threshold,
+                     "Modified z-score (0.6745 |x - median| / MAD across nodes) above which a node is an outlier")
+      ->capture_default_str();
+  screen->add_option("--min-deviation", ro.screen.min_deviation,
+                     "An outlier also differs from the partition median by at least this fraction")
+      ->capture_default_str();
+  add_run_options(screen);
+  screen->footer("Exit status: 0 no outlier; 1 an outlier node (named on an OUTLIER line); 2 bad input; "
+                 "130 interrupted.");
+
+  std::string sites_name;
+  auto* sites = app.add_subcommand("sites", "List the example sites, or show one site's partitions");
+  sites->add_option("--site", sites_name, "A built-in site name or a site YAML file");
 
   try {
     app.parse(argc, argv);
@@ -307,7 +217,14 @@ int main(int argc, char** argv) {
     if (*list) return cmd_list(list_json, list_filter);
     if (*info) return cmd_info(info_json, info_peaks);
     if (*suites) return cmd_suites();
-    if (*run) return cmd_run(ro, command_line);
+    if (*sites) return cmd_sites(sites_name);
+    ro.command_line = command_line;
+    if (*run) return runners::run_main(ro);
+    if (*screen) {
+      ro.screening = true;
+      if (ro.suite.empty()) ro.suite = "quick";
+      return runners::run_main(ro);
+    }
   } catch (const std::exception& e) {
     std::cerr << "converge: internal error: " << e.what() << "\n";
     return 1;

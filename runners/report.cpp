@@ -1,6 +1,7 @@
 #include "runners/report.hpp"
 
 #include <cmath>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -63,10 +64,15 @@ std::string results_table(const json& run, const std::vector<json>& given) {
   std::vector<Row> rows;
   rows.push_back({{"benchmark", "params", "metric", "median", "95% CI of median", "of peak", "reps  CV", "status"}});
   std::vector<std::string> notes;
+  // Several nodes or ranks: say where each result came from.
+  std::set<std::pair<std::string, int>> places;
+  for (const auto& r : run["results"]) places.insert({r.value("host", ""), r.value("rank", 0)});
   for (std::size_t i = 0; i < run["results"].size(); ++i) {
     const auto& r = run["results"][i];
     Row row;
     row.cells[0] = r.value("benchmark", "?");
+    if (places.size() > 1)
+      row.cells[0] += fmt::format(" @{}#{}", r.value("host", "?").empty() ? "?" : r.value("host", "?"), r.value("rank", 0));
     row.cells[1] = params_text(r, i < given.size() ? given[i] : json::object());
     const std::string st = r.value("status", "?");
     if (st == "ok" && !r["metrics"].empty()) {

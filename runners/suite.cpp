@@ -1,5 +1,8 @@
 #include "runners/suite.hpp"
 
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,8 +12,9 @@
 
 #include "core/benchmark.hpp"
 #include "core/params.hpp"
-#include "runners/builtin_suites.hpp"
+#include "runners/embedded_configs.hpp"
 #include "runners/workers.hpp"
+#include "runners/yaml_util.hpp"
 
 namespace converge::runners {
 
@@ -33,26 +37,7 @@ bool is_builtin_suite(const std::string& name) {
 
 namespace {
 
-// YAML scalars and collections to JSON, keeping scalars as text (values are typed later by
-// the parameter specs, so "64KiB" and "1e9" stay what the user wrote).
-json to_json(const YAML::Node& n) {
-  if (n.IsSequence()) {
-    json a = json::array();
-    for (const auto& e : n) a.push_back(to_json(e));
-    return a;
-  }
-  if (n.IsMap()) {
-    json o = json::object();
-    for (const auto& kv : n) o[kv.first.as<std::string>()] = to_json(kv.second);
-    return o;
-  }
-  if (n.IsNull()) return nullptr;
-  return n.as<std::string>();
-}
-
-std::string where(const std::string& source, const YAML::Node& n) {
-  return fmt::format("{}:{}", source, n.Mark().line + 1);
-}
+using converge::runners::where;
 
 // A size stays in the unit the user would write: 65536 -> "64KiB".
 std::string compact_size(std::uint64_t bytes) {
@@ -108,46 +93,102 @@ core::Expected<std::vector<std::string>> expand_sweep(const json& value) {
   return out;
 }
 
+namespace {
+
+const std::vector<std::string> kPolicyKeys = {"warmup", "min_reps", "max_reps", "min_time_s", "ci_target", "budget_s"};
+
+// A policy mapping with known keys and numeric values, as JSON numbers.
+json parse_policy(const YAML::Node& n, const std::string& source) {
+  if (auto ok = check_keys(n, kPolicyKeys, source, "a policy"); !ok) throw std::runtime_error(ok.error());
+  json out = json::object();
+  for (const auto& kv : n) {
+    const auto key = kv.first.as<std::string>();
+    const bool integral = key == "warmup" || key == "min_reps" || key == "max_reps";
+    const std::string text = kv.second.as<std::string>();
+    if (integral) {
+      auto v = core::parse_integer(text);
+      if (!v || *v < 0) throw std::runtime_error(fmt::format("{}: policy {} must be a non-negative integer, got '{}'",
+                                                             where(source, kv.second), key, text));
+      out[key] = *v;
+    } else {
+      auto v = core::parse_real(text);
+      if (!v || *v < 0) throw std::runtime_error(fmt::format("{}: policy {} must be a non-negative number, got '{}'",
+                                                             where(source, kv.second), key, text));
+      out[key] = *v;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> names_list(const YAML::Node& n, const std::string& source, const std::string& what) {
+  if (n.IsScalar()) return {n.as<std::string>()};
+  if (!n.IsSequence()) throw std::runtime_error(fmt::format("{}: {} must be a list of names", where(source, n), what));
+  std::vector<std::string> out;
+  for (const auto& e : n) out.push_back(e.as<std::string>());
+  return out;
+}
+
+}  // namespace
+
 core::Expected<Suite> parse_suite(const std::string& text, const std::string& source) {
   Suite suite;
   suite.source = source;
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return core::make_error(fmt::format("{}:{}:{}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
+  auto loaded = load_yaml(text, source);
+  if (!loaded) return core::make_error(loaded.error());
+  const YAML::Node& root = *loaded;
   if (!root.IsMap()) return core::make_error(source + ": a suite is a mapping with 'name' and 'benchmarks'");
-  static const std::vector<std::string> top_keys = {"name", "description", "policy", "benchmarks"};
   try {
-    for (const auto& kv : root) {
-      const auto key = kv.first.as<std::string>();
-      if (std::find(top_keys.begin(), top_keys.end(), key) == top_keys.end()) {
-        auto near = core::nearest_names(key, top_keys, 1);
-        return core::make_error(fmt::format("{}: unknown key '{}'{}; keys are: {}", where(source, kv.first), key,
-                                            near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near[0]),
-                                            fmt::join(top_keys, ", ")));
-      }
-    }
+    if (auto ok = check_keys(root, {"name", "description", "policy", "benchmarks"}, source, "a suite"); !ok)
+      return core::make_error(ok.error());
     suite.name = root["name"] ? root["name"].as<std::string>() : std::filesystem::path(source).stem().string();
     suite.description = root["description"] ? root["description"].as<std::string>() : "";
-    if (root["policy"]) suite.policy = to_json(root["policy"]);
+    if (root["policy"]) suite.policy = parse_policy(root["policy"], source);
     const auto list = root["benchmarks"];
     if (!list || !list.IsSequence())
       return core::make_error(source + ": 'benchmarks' must be a list of {benchmark, params, policy}");
     for (const auto& item : list) {
       if (!item.IsMap() || !item["benchmark"])
-        return core::make_error(where(source, item) + ": each entry needs 'benchmark: ID'");
-      const int line = item.Mark().line + 1;
-      const std::string id = item["benchmark"].as<std::string>();
-      json policy = item["policy"] ? to_json(item["policy"]) : json::object();
+        return core::make_error(where(source, item) + ": each entry needs 'benchmark: ID' (or a pattern such as micro.stream.*)");
+      if (auto ok = check_keys(item, {"benchmark", "params", "policy", "repetitions", "budget_s", "ranks",
+                                      "partitions", "backends"},
+                               source, "a suite entry");
+          !ok)
+        return core::make_error(ok.error());
+      SuiteInstance proto;
+      proto.line = item.Mark().line + 1;
+      proto.benchmark = item["benchmark"].as<std::string>();
+      proto.policy = item["policy"] ? parse_policy(item["policy"], source) : json::object();
+      if (const auto r = item["repetitions"]) {
+        auto v = core::parse_integer(r.as<std::string>());
+        if (!v || *v < 1) return core::make_error(fmt::format("{}: repetitions must be a positive integer, got '{}'",
+                                                              where(source, r), r.as<std::string>()));
+        proto.policy["min_reps"] = *v;
+        proto.policy["max_reps"] = *v;
+        proto.policy["ci_target"] = 0;
+        proto.policy["min_time_s"] = 0;
+      }
+      if (const auto b = item["budget_s"]) {
+        auto v = core::parse_real(b.as<std::string>());
+        if (!v || *v <= 0) return core::make_error(fmt::format("{}: budget_s must be a positive number of seconds, got '{}'",
+                                                               where(source, b), b.as<std::string>()));
+        proto.policy["budget_s"] = *v;
+      }
+      if (const auto r = item["ranks"]) {
+        proto.ranks = r.as<std::string>();
+        auto v = core::parse_integer(proto.ranks);
+        if (proto.ranks != "all" && (!v || *v < 1))
+          return core::make_error(fmt::format("{}: ranks is a positive integer or 'all' (every task of the "
+                                              "partition), got '{}'", where(source, r), proto.ranks));
+      }
+      if (item["partitions"]) proto.partitions = names_list(item["partitions"], source, "partitions");
+      if (item["backends"]) proto.backends = names_list(item["backends"], source, "backends");
       // Cartesian product of the parameter sweeps, in the order the file gives them.
       std::vector<std::map<std::string, std::string>> combos(1);
       if (item["params"]) {
         if (!item["params"].IsMap())
           return core::make_error(where(source, item["params"]) + ": 'params' must be a mapping");
         for (const auto& kv : item["params"]) {
-          auto values = expand_sweep(to_json(kv.second));
+          auto values = expand_sweep(yaml_to_json(kv.second));
           if (!values)
             return core::make_error(fmt::format("{}: parameter '{}': {}", where(source, kv.second),
                                                 kv.first.as<std::string>(), values.error()));
@@ -161,10 +202,16 @@ core::Expected<Suite> parse_suite(const std::string& text, const std::string& so
           combos = std::move(next);
         }
       }
-      for (auto& c : combos) suite.instances.push_back({id, std::move(c), policy, line});
+      for (auto& c : combos) {
+        SuiteInstance inst = proto;
+        inst.params = std::move(c);
+        suite.instances.push_back(std::move(inst));
+      }
     }
   } catch (const YAML::Exception& e) {
     return core::make_error(fmt::format("{}:{}:{}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+  } catch (const std::runtime_error& e) {
+    return core::make_error(e.what());
   }
   return suite;
 }
@@ -172,32 +219,52 @@ core::Expected<Suite> parse_suite(const std::string& text, const std::string& so
 core::Expected<Suite> load_suite(const std::string& name_or_path) {
   for (const auto& [name, text] : builtin_suite_texts())
     if (name == name_or_path) return parse_suite(text, "builtin:" + name);
-  std::ifstream in(name_or_path);
-  if (!in) {
+  if (!std::filesystem::exists(name_or_path)) {
     std::vector<std::string> names;
     for (const auto& [name, text] : builtin_suite_texts()) names.push_back(name);
-    return core::make_error(fmt::format("no suite '{}': not a built-in suite ({}) nor a readable file",
-                                        name_or_path, fmt::join(names, ", ")));
+    auto near = core::nearest_names(name_or_path, names, 2);
+    return core::make_error(fmt::format("no suite '{}': not a built-in suite ({}) nor a file{}", name_or_path,
+                                        fmt::join(names, ", "),
+                                        near.empty() ? "" : fmt::format("; did you mean {}?", fmt::join(near, ", "))));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_suite(ss.str(), name_or_path);
+  auto text = read_text_file(name_or_path);
+  if (!text) return core::make_error(text.error());
+  return parse_suite(*text, name_or_path);
 }
 
-core::Expected<void> validate_suite(const Suite& suite, const WorkerSet& workers) {
+core::Expected<void> resolve_suite(Suite& suite, const WorkerSet& workers) {
+  std::vector<SuiteInstance> out;
   for (const auto& inst : suite.instances) {
-    const auto* b = workers.find(inst.benchmark);
     const std::string at = fmt::format("{}:{}", suite.source, inst.line);
-    if (b == nullptr) {
+    std::vector<const BenchmarkInfo*> matches;
+    const bool pattern = inst.benchmark.find_first_of("*?[") != std::string::npos;
+    for (const auto& b : workers.benchmarks())
+      if (pattern ? fnmatch(inst.benchmark.c_str(), b.id.c_str(), 0) == 0 : b.id == inst.benchmark)
+        if (inst.backends.empty() ||
+            std::find(inst.backends.begin(), inst.backends.end(), b.backend) != inst.backends.end())
+          matches.push_back(&b);
+    if (matches.empty()) {
+      if (pattern && !inst.backends.empty()) continue;  // a pattern for backends this build lacks
       auto near = core::nearest_names(inst.benchmark, workers.ids(), 3);
       return core::make_error(fmt::format("{}: unknown benchmark '{}'{}", at, inst.benchmark,
                                           near.empty() ? " (`converge list` shows them)"
                                                        : fmt::format(" (did you mean {}?)", fmt::join(near, ", "))));
     }
-    auto values = core::ParamValues::make(b->params, inst.params);
-    if (!values) return core::make_error(fmt::format("{}: {}: {}", at, inst.benchmark, values.error()));
+    for (const auto* b : matches) {
+      auto values = core::ParamValues::make(b->params, inst.params);
+      if (!values) return core::make_error(fmt::format("{}: {}: {}", at, b->id, values.error()));
+      SuiteInstance r = inst;
+      r.benchmark = b->id;
+      out.push_back(std::move(r));
+    }
   }
+  suite.instances = std::move(out);
   return {};
+}
+
+core::Expected<void> validate_suite(const Suite& suite, const WorkerSet& workers) {
+  Suite copy = suite;
+  return resolve_suite(copy, workers);
 }
 
 }  // namespace converge::runners

@@ -16,6 +16,9 @@ struct SuiteInstance {
   std::string benchmark;
   std::map<std::string, std::string> params;  ///< only the ones the suite gives
   results::json policy = results::json::object();  ///< per-instance policy overrides
+  std::string ranks;                    ///< "" (the benchmark's default), "all", or a count
+  std::vector<std::string> partitions;  ///< runs only on these partitions; empty: all
+  std::vector<std::string> backends;    ///< with a pattern: only benchmarks of these backends
   int line = 0;  ///< line in the suite file (1-based), for error messages
 };
 
@@ -35,8 +38,11 @@ bool is_builtin_suite(const std::string& name);
 core::Expected<Suite> load_suite(const std::string& name_or_path);
 /// Parses suite YAML text; `source` names it in errors.
 core::Expected<Suite> parse_suite(const std::string& text, const std::string& source);
-/// Checks every instance against the workers' declarations: known benchmark, known
-/// parameters, valid values. Errors name source:line and the nearest valid names.
+/// Expands benchmark patterns ("micro.stream.*", filtered by `backends`) into instances and
+/// checks each against the workers' declarations: known benchmark, known parameters, valid
+/// values. Errors name source:line and the nearest valid names.
+core::Expected<void> resolve_suite(Suite& suite, const WorkerSet& workers);
+/// resolve_suite on a copy.
 core::Expected<void> validate_suite(const Suite& suite, const WorkerSet& workers);
 
 /// Expands one sweep value: a scalar, a list, {from, to, factor} (geometric, e.g. powers of

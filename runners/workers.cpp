@@ -38,7 +38,7 @@ CommandOutput run_command(const std::vector<std::string>& argv) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -92,15 +92,23 @@ void add_candidates(const fs::path& p, std::vector<std::string>& out) {
 
 core::Expected<WorkerSet> WorkerSet::discover() {
   WorkerSet set;
+  // CONVERGE_WORKERS first: a worker there replaces the one of the same name beside the driver
+  // (a wrapper that sets up a node, say), and its benchmarks win over same-named ones.
   std::vector<std::string> found;
-  add_candidates(self_directory(), found);
-  std::sort(found.begin(), found.end());
   if (const char* extra = std::getenv("CONVERGE_WORKERS")) {
     std::stringstream ss(extra);
     std::string item;
     while (std::getline(ss, item, ':'))
       if (!item.empty()) add_candidates(item, found);
   }
+  std::vector<std::string> beside;
+  add_candidates(self_directory(), beside);
+  std::sort(beside.begin(), beside.end());
+  for (const auto& b : beside)
+    if (std::none_of(found.begin(), found.end(), [&](const std::string& f) {
+          return fs::path(f).filename() == fs::path(b).filename();
+        }))
+      found.push_back(b);
   for (const auto& w : found) {
     const auto listed = run_command({w, "--list"});
     if (listed.status != 0)

@@ -26,13 +26,15 @@ struct CommandOutput {
   int status = -1;  ///< exit status, or 128+signal
   std::string out, err;
 };
-/// Runs argv (no shell), captures stdout and stderr; for short queries only.
+/// Runs argv (no shell; argv[0] looked up in PATH), captures stdout and stderr; for short
+/// queries only.
 CommandOutput run_command(const std::vector<std::string>& argv);
 
 class WorkerSet {
  public:
   /// Finds converge-worker-* beside the running executable, plus the paths (files or
-  /// directories) in the colon-separated CONVERGE_WORKERS variable, and lists each.
+  /// directories) in the colon-separated CONVERGE_WORKERS variable, and lists each. A worker in
+  /// CONVERGE_WORKERS replaces the one of the same file name beside the driver.
   static core::Expected<WorkerSet> discover();
   const std::vector<std::string>& workers() const { return workers_; }
   const std::vector<BenchmarkInfo>& benchmarks() const { return benchmarks_; }

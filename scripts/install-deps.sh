@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhwloc-dev hwloc libopenblas-dev
   likwid python3-jsonschema
+  slurm-wlm slurmctld slurmd slurm-client munge
 )
 # Optional extras: the reference tools the README's fidelity section runs (hpcc for StarSTREAM).
 if [ "${CONVERGE_INSTALL_REFERENCE_TOOLS:-0}" = 1 ]; then packages+=(hpcc); fi

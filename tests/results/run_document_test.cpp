@@ -181,7 +181,7 @@ TEST(RunDocument, ResultKeysAreInTheDocumentedOrder) {
   std::vector<std::string> keys;
   for (const auto& [key, value] : result.items()) keys.push_back(key);
   const std::vector<std::string> expected = {
-      "benchmark",  "family",      "backend", "params", "status",  "reason",
+      "benchmark",  "family",      "backend", "instance", "host", "rank", "params", "status",  "reason",
       "started_at", "finished_at", "policy",  "warmup_reps", "samples_s", "time",
       "stop_reason", "wall_s",     "timer",   "work",   "metrics", "verification", "notes"};
   EXPECT_EQ(keys, expected);

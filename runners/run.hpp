@@ -1,0 +1,33 @@
+#pragma once
+// `converge run` and `converge screen`: a suite on a partition, planned, launched, gathered
+// into one run document (rewritten atomically after every result), resumable.
+#include <string>
+#include <vector>
+
+#include "analysis/screening.hpp"
+
+namespace converge::runners {
+
+struct RunRequest {
+  std::string target;     ///< benchmark id, built-in suite or suite file ("" = quick)
+  std::string suite;      ///< same, from --suite
+  std::string site, partition;
+  std::string out;        ///< run document path
+  std::string resume;     ///< run document path or run id to complete
+  std::string work_dir;   ///< plans, events, job scripts; default beside the run document
+  std::vector<std::string> params, peaks;
+  int threads = 0;
+  double timeout = 0;
+  int warmup = -1, min_reps = -1, max_reps = -1;
+  double min_time = -1, ci_target = -1, budget = -1;
+  bool dry_run = false;
+  bool screening = false;
+  analysis::ScreenOptions screen;
+  std::string command_line;
+};
+
+/// Exit status: 0 all ok or skipped (screen: no outlier); 1 a result failed or was invalid
+/// (screen: an outlier node); 2 bad input; 130 interrupted (document kept, incomplete).
+int run_main(const RunRequest& request);
+
+}  // namespace converge::runners
