@@ -47,7 +47,7 @@ std::vector<ScreenGroup> screen_nodes(const json& results, const std::vector<std
       const auto& m = metrics[0];
       g.metric = m.value("name", "");
       g.unit = m.value("unit", "");
-      g.direction = m.value("direction", "higher");
+      g.direction = m.value("direction", "higher_is_better");
       if (m["value"].is_number()) f.value = m["value"].get<double>();
     }
     g.nodes.push_back(f);
@@ -73,7 +73,7 @@ std::vector<ScreenGroup> screen_nodes(const json& results, const std::vector<std
       const double z = g.mad > 0 ? 0.6745 * (f.value - g.median) / g.mad
                                  : (f.value == g.median ? 0 : std::copysign(std::numeric_limits<double>::infinity(), dev));
       if (std::fabs(z) <= o.z_threshold || std::fabs(dev) < o.min_deviation) continue;
-      const bool worse = g.direction == "lower" ? dev > 0 : dev < 0;
+      const bool worse = g.direction == "lower_is_better" ? dev > 0 : dev < 0;
       g.outliers.push_back({f.host, f.value, dev, z, worse ? "slow" : "fast"});
     }
     if (with_figures < 3) g.note = "fewer than 3 nodes with figures: no outlier test";

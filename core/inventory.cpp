@@ -211,8 +211,9 @@ bool env_allowed(const std::string& name) {
   static const char* const prefixes[] = {"OMP_",  "GOMP_", "KMP_",      "OPENBLAS_", "MKL_",
                                          "BLIS_", "GOTO_", "CUDA_",     "NCCL_",     "UCX_",
                                          "FI_",   "OMPI_MCA_", "I_MPI_", "MPICH_",   "HWLOC_",
-                                         "LIKWID_"};
-  static const char* const exact[] = {"LD_PRELOAD", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES"};
+                                         "LIKWID_", "SLURM_"};
+  // LOADEDMODULES: the environment modules in effect (Lmod and Environment Modules set it).
+  static const char* const exact[] = {"LD_PRELOAD", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "LOADEDMODULES"};
   for (const char* p : prefixes)
     if (name.rfind(p, 0) == 0) return true;
   return std::find(std::begin(exact), std::end(exact), name) != std::end(exact);

@@ -179,6 +179,7 @@ bool execute(const std::vector<PlannedInstance>& instances, const ExecOptions& o
     if (options.wrap) worker_argv = options.wrap(worker_argv);
     std::vector<std::string> argv = prefix_of(batch.front());
     argv.insert(argv.end(), worker_argv.begin(), worker_argv.end());
+    if (options.on_launch) options.on_launch(argv);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);

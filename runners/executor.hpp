@@ -26,6 +26,8 @@ struct ExecOptions {
   std::function<std::vector<std::string>(const PlannedInstance&)> prefix;
   /// Wraps the whole worker command (e.g. loading modules); identity when empty.
   std::function<std::vector<std::string>(std::vector<std::string>)> wrap;
+  /// Told each launch command as it starts (for the run document).
+  std::function<void(const std::vector<std::string>&)> on_launch;
 };
 
 /// Receives what the workers report, in arrival order.

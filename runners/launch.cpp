@@ -81,7 +81,7 @@ std::vector<std::string> launch_prefix(const LaunchContext& c, const PlannedInst
 }
 
 std::string shell_quote(const std::string& w) {
-  if (!w.empty() && w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=./:,@%{}") ==
+  if (!w.empty() && w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=./:@%") ==
                         std::string::npos)
     return w;
   std::string out = "'";

@@ -72,7 +72,7 @@ std::string results_table(const json& run, const std::vector<json>& given) {
     Row row;
     row.cells[0] = r.value("benchmark", "?");
     if (places.size() > 1)
-      row.cells[0] += fmt::format(" @{}#{}", r.value("host", "?").empty() ? "?" : r.value("host", "?"), r.value("rank", 0));
+      row.cells[0] += fmt::format(" @{}#{}", r.value("host", "").empty() ? "?" : r.value("host", ""), r.value("rank", 0));
     row.cells[1] = params_text(r, i < given.size() ? given[i] : json::object());
     const std::string st = r.value("status", "?");
     if (st == "ok" && !r["metrics"].empty()) {

@@ -152,13 +152,24 @@ std::string format_dry_run(const Site& site, const Partition& p, const LaunchCon
     s += fmt::format("\nsbatch script ({}/job.sbatch), submitted with `sbatch --parsable`:\n\n", job.job_dir);
     s += sbatch_script(plan.instances, p, exec, job);
   } else {
-    s += "\ncommands (PLAN is the worker plan file for the launch):\n";
-    for (const auto& i : plan.instances) {
-      auto argv = launch_prefix(ctx, i);
-      auto w = with_modules(p, {i.worker, "--plan", "PLAN", "--only", std::to_string(i.index), "--out",
-                                exec.work_dir + "/events.{rank}.jsonl"});
+    // As execute() batches them: consecutive instances with one worker and one launch command.
+    s += "\ncommands (one launch per batch; a crash or time-out restarts the rest of its batch):\n";
+    int launch = 0;
+    for (std::size_t i = 0; i < plan.instances.size();) {
+      const auto& first = plan.instances[i];
+      const auto prefix = launch_prefix(ctx, first);
+      std::vector<int> indices;
+      std::size_t j = i;
+      for (; j < plan.instances.size() && plan.instances[j].worker == first.worker &&
+             plan.instances[j].ranks == first.ranks && launch_prefix(ctx, plan.instances[j]) == prefix;
+           ++j)
+        indices.push_back(plan.instances[j].index);
+      auto argv = prefix;
+      const std::string stem = fmt::format("{}/launch-{}", exec.work_dir, launch++);
+      auto w = with_modules(p, {first.worker, "--plan", stem + ".plan.json", "--out", stem + ".events.{rank}.jsonl"});
       argv.insert(argv.end(), w.begin(), w.end());
-      s += "  " + shell_join(argv) + "\n";
+      s += fmt::format("  # instances {}\n  {}\n", fmt::join(indices, ","), shell_join(argv));
+      i = j;
     }
   }
   return s;
@@ -209,7 +220,8 @@ int run_main(const RunRequest& o) {
     exec.policy = launch.value("policy", json::object());
     exec.threads = launch.value("threads", 0);
     exec.timeout_s = launch.value("timeout_s", 0.0);
-    for (const auto& [k, v] : launch.value("peak_overrides", json::object()).items()) exec.peaks[k] = v.get<double>();
+    const json overrides = launch.value("peak_overrides", json::object());
+    for (const auto& [k, v] : overrides.items()) exec.peaks[k] = v.get<double>();
   } else {
     auto loaded = load_site(o.site);
     if (!loaded) return fail_input(loaded.error());
@@ -290,14 +302,7 @@ int run_main(const RunRequest& o) {
       json{{"started_at", core::utc_timestamp()}, {"finished_at", ""}, {"mode", ctx.mode},
            {"commands", json::array()}, {"job_id", ctx.job_id}, {"nodelist", ""}, {"job_state", ""}, {"script", ""}});
   if (const char* nl = std::getenv("SLURM_JOB_NODELIST"); nl != nullptr && ctx.mode == "srun") attempt_doc["nodelist"] = nl;
-  if (ctx.mode != "sbatch")
-    for (const auto& i : todo) {
-      auto argv = launch_prefix(ctx, i);
-      auto w = with_modules(partition, {i.worker, "--plan", "PLAN", "--out", exec.work_dir + "/...events.{rank}.jsonl"});
-      argv.insert(argv.end(), w.begin(), w.end());
-      const std::string cmd = shell_join(argv);
-      if (attempt_doc["commands"].empty() || attempt_doc["commands"].back() != cmd) attempt_doc["commands"].push_back(cmd);
-    }
+  exec.on_launch = [&](const std::vector<std::string>& argv) { attempt_doc["commands"].push_back(shell_join(argv)); };
 
   // The inventory: this machine's for local launches; a Slurm job's own nodes report theirs.
   if (o.resume.empty()) {

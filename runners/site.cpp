@@ -79,21 +79,23 @@ Reference parse_reference(const std::string& metric, const YAML::Node& n, const 
   Reference r;
   r.metric = metric;
   r.line = n.Mark().line + 1;
-  YAML::Node value, lower, upper, unit;
-  if (n.IsSequence()) {
-    if (n.size() != 4)
-      throw std::runtime_error(fmt::format("{}: reference '{}' is [value, lower, upper, unit], e.g. "
-                                           "[350e9, -0.1, null, B/s]; got {} items", where(source, n), metric, n.size()));
-    value = n[0], lower = n[1], upper = n[2], unit = n[3];
-  } else if (n.IsMap()) {
-    ok_or_throw(check_keys(n, {"value", "lower", "upper", "unit"}, source, "a reference"));
-    value = n["value"], lower = n["lower"], upper = n["upper"], unit = n["unit"];
-    if (!value || !unit)
-      throw std::runtime_error(fmt::format("{}: reference '{}' needs value and unit", where(source, n), metric));
-  } else {
+  // Nodes are bound once: assigning to a YAML::Node rebinds the node it refers to.
+  const bool list = n.IsSequence();
+  if (list && n.size() != 4)
+    throw std::runtime_error(fmt::format("{}: reference '{}' is [value, lower, upper, unit], e.g. "
+                                         "[350e9, -0.1, null, B/s]; got {} items", where(source, n), metric, n.size()));
+  if (!list && !n.IsMap())
     throw std::runtime_error(fmt::format("{}: reference '{}' is [value, lower, upper, unit] or a mapping",
                                          where(source, n), metric));
+  if (!list) {
+    ok_or_throw(check_keys(n, {"value", "lower", "upper", "unit"}, source, "a reference"));
+    if (!n["value"] || !n["unit"])
+      throw std::runtime_error(fmt::format("{}: reference '{}' needs value and unit", where(source, n), metric));
   }
+  const YAML::Node value = list ? n[0] : n["value"];
+  const YAML::Node lower = list ? n[1] : n["lower"];
+  const YAML::Node upper = list ? n[2] : n["upper"];
+  const YAML::Node unit = list ? n[3] : n["unit"];
   r.value = number(value, source, metric + " value");
   if (lower && !lower.IsNull()) r.lower = number(lower, source, metric + " lower tolerance");
   if (upper && !upper.IsNull()) r.upper = number(upper, source, metric + " upper tolerance");
@@ -270,7 +272,8 @@ core::Expected<Site> parse_site(const std::string& text, const std::string& sour
     if ((*root)["description"]) site.description = compact((*root)["description"].as<std::string>());
     const auto parts = (*root)["partitions"];
     if (!parts || !parts.IsSequence() || parts.size() == 0)
-      return core::make_error(source + ": 'partitions' must be a non-empty list of partitions");
+      return core::make_error((parts ? where(source, parts) : source) +
+                              ": 'partitions' must be a non-empty list of partitions");
     for (const auto& n : parts) {
       Partition p = parse_partition(n, source);
       if (site.find(p.name) != nullptr)

@@ -66,9 +66,9 @@ std::string sbatch_script(const std::vector<PlannedInstance>& instances, const P
 
 std::pair<std::string, std::string> slurm_job_state(const std::string& job_id) {
   auto field = [](const std::string& text, const std::string& key) {
-    const auto at = text.find(key + "=");
+    const auto at = text.find(" " + key + "=");  // not ReqNodeList= for NodeList=
     if (at == std::string::npos) return std::string();
-    const auto start = at + key.size() + 1;
+    const auto start = at + key.size() + 2;
     return text.substr(start, text.find_first_of(" \n", start) - start);
   };
   const auto sc = run_command({"scontrol", "show", "job", "-o", job_id});
@@ -101,6 +101,8 @@ std::string tail(const std::string& path, std::size_t n = 400) {
   ss << in.rdbuf();
   std::string s = ss.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (char& c : s)
+    if (c == '\n') c = ';';  // one line in tables and logs
   return s.size() > n ? "..." + s.substr(s.size() - n) : s;
 }
 
@@ -150,6 +152,7 @@ core::Expected<JobOutcome> run_sbatch(const std::vector<PlannedInstance>& instan
 
   const double t0 = core::monotonic_seconds();
   std::string last_line;
+  int unknown = 0;  // a controller that does not answer for a while is not a finished job
   double poll_s = 1.0;
   if (const char* p = std::getenv("CONVERGE_SLURM_POLL_S")) poll_s = std::max(0.1, std::atof(p));
   while (true) {
@@ -169,7 +172,8 @@ core::Expected<JobOutcome> run_sbatch(const std::vector<PlannedInstance>& instan
       fmt::print(stderr, "{}\n", line);  // logs get a line per state change
     }
     last_line = line;
-    if (terminal(out.state)) break;
+    unknown = out.state == "UNKNOWN" ? unknown + 1 : 0;
+    if (terminal(out.state) && (out.state != "UNKNOWN" || unknown >= 10)) break;
     if (stop_requested()) {
       run_command({"scancel", out.job_id});
       out.interrupted = true;
@@ -201,6 +205,8 @@ core::Expected<JobOutcome> run_sbatch(const std::vector<PlannedInstance>& instan
     ++complete;
   }
   out.finished = complete == instances.size() && !out.interrupted;
+  fmt::print(stderr, "slurm job {} {}{}: {}/{} instances have results\n", out.job_id, out.state,
+             out.nodelist.empty() ? "" : " on " + out.nodelist, complete, instances.size());
   return out;
 }
 

@@ -77,6 +77,7 @@ core::Expected<std::vector<std::string>> expand_sweep(const json& value) {
   if (geometric) {
     auto f = core::parse_real(value["factor"].get<std::string>());
     if (!f || *f <= 1) return core::make_error("'factor' must be a number above 1");
+    if (*lo == 0) return core::make_error("a geometric range ('factor') must start above 0");
     factor = *f;
   } else {
     auto st = core::parse_size(value["step"].get<std::string>());

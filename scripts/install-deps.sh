@@ -10,6 +10,7 @@ packages=(
   libhwloc-dev hwloc libopenblas-dev
   likwid python3-jsonschema
   slurm-wlm slurmctld slurmd slurm-client munge
+  openmpi-bin
 )
 # Optional extras: the reference tools the README's fidelity section runs (hpcc for StarSTREAM).
 if [ "${CONVERGE_INSTALL_REFERENCE_TOOLS:-0}" = 1 ]; then packages+=(hpcc); fi

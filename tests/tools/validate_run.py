@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Validates a converge run document against results/run.schema.json, then checks what a
-schema cannot say (results/SCHEMA.md, "Validity rules").
+schema cannot say (results/SCHEMA.md, "Validity rules"), results against the plan included.
 
 usage: validate_run.py SCHEMA DOC [--expect-benchmarks id1,id2,...] [--expect-status id=status ...]
 
@@ -86,6 +86,36 @@ def result_errors(i, r):
     return errors
 
 
+def plan_errors(doc):
+    """Results against the plan: each names a planned instance, no (instance, rank) twice, at
+    most `ranks` results per instance, and a complete run has a result for every instance."""
+    plan = {p["instance"]: p for p in doc["plan"]}
+    errors, seen = [], collections.Counter()
+    for i, r in enumerate(doc["results"]):
+        where = f"results[{i}] ({r['benchmark']})"
+        if r["instance"] < 0:
+            continue  # a document written outside a plan
+        p = plan.get(r["instance"])
+        if p is None:
+            errors.append(f"{where}: instance {r['instance']} is not in the plan")
+            continue
+        if p["benchmark"] != r["benchmark"]:
+            errors.append(f"{where}: instance {r['instance']} is {p['benchmark']} in the plan")
+        if r["rank"] >= p["ranks"]:
+            errors.append(f"{where}: rank {r['rank']} but the instance has {p['ranks']} rank(s)")
+        seen[(r["instance"], r["rank"])] += 1
+    for (inst, rank), n in seen.items():
+        if n > 1:
+            errors.append(f"instance {inst} rank {rank} has {n} results (a result is written once)")
+    if doc["complete"]:
+        have = {k[0] for k in seen}
+        for inst in plan:
+            if inst not in have:
+                errors.append(f"complete run without a result for planned instance {inst} "
+                              f"({plan[inst]['benchmark']})")
+    return errors
+
+
 def expectation_errors(results, expect_benchmarks, expect_status):
     by_id = collections.defaultdict(list)
     for r in results:
@@ -140,6 +170,7 @@ def main(argv):
         for i, r in enumerate(doc["results"]):
             errors += result_errors(i, r)
         expected = [b for b in args.expect_benchmarks.split(",") if b]
+        errors += plan_errors(doc)
         errors += expectation_errors(doc["results"], expected, args.expect_status)
     if errors:
         print(f"validate_run: {args.doc}: {len(errors)} problem(s):", file=sys.stderr)
