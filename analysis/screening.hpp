@@ -2,6 +2,7 @@
 // Node screening: the same benchmark instance run on every node of a partition at once;
 // nodes whose figure is far from the partition's median are outliers. Robust statistics
 // (median and MAD across nodes), so one bad node cannot hide itself by moving the mean.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,19 @@ struct ScreenGroup {
 /// suite gave, for display.
 std::vector<ScreenGroup> screen_nodes(const results::json& results, const std::vector<std::string>& hosts,
                                       const std::map<int, std::string>& given, const ScreenOptions& options);
+
+/// One way a node's inventory differs from most nodes': a flattened key such as
+/// "blas.corename" or "environment.OPENBLAS_CORETYPE", its value there, and the most common
+/// value ("(unset)" where the key is absent).
+struct Difference {
+  std::string key, value, usual;
+};
+
+/// What sets `host`'s inventory apart from the majority of `by_host` (at least 3 nodes).
+/// Fields that differ between healthy nodes by nature (hostname, free memory, warnings,
+/// SLURM_* rank and node variables) are ignored.
+std::vector<Difference> inventory_differences(const std::map<std::string, results::json>& by_host,
+                                              const std::string& host);
 
 /// Median and median absolute deviation (raw, not scaled) of finite values.
 std::pair<double, double> median_mad(std::vector<double> values);

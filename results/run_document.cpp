@@ -489,6 +489,8 @@ json to_json(const RunDocument& doc) {
   for (const auto& [id, peak] : doc.peaks) peaks[id] = to_json(peak);
   json results = json::array();
   for (const auto& r : doc.results) results.push_back(to_json(r));
+  json nodes = json::object();
+  for (const auto& [host, inv] : doc.node_inventories) nodes[host] = to_json(inv);
   return {{"schema_version", doc.schema_version},
           {"run_id", doc.run_id},
           {"suite", doc.suite},
@@ -501,6 +503,7 @@ json to_json(const RunDocument& doc) {
           {"finished_at", doc.finished_at},
           {"complete", doc.complete},
           {"inventory", to_json(doc.inventory)},
+          {"node_inventories", nodes},
           {"peaks", peaks},
           {"plan", doc.plan},
           {"results", results}};
@@ -528,6 +531,10 @@ core::Expected<RunDocument> run_from_json(const json& j) {
     read(j, "finished_at", doc.finished_at);
     read(j, "complete", doc.complete);
     read_object(j, "inventory", [&](const json& ij) { doc.inventory = inventory_from_json(ij); });
+    read_object(j, "node_inventories", [&](const json& nj) {
+      for (const auto& [host, inv] : nj.items())
+        doc.node_inventories[host] = within("[\"" + host + "\"]", [&] { return inventory_from_json(inv); });
+    });
     read_object(j, "peaks", [&](const json& pj) {
       for (const auto& [id, peak] : pj.items())
         doc.peaks[id] = within("[\"" + id + "\"]", [&] { return peak_from_json(peak); });

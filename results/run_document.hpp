@@ -34,6 +34,8 @@ struct RunDocument {
   std::string started_at, finished_at;  ///< UTC ISO 8601
   bool complete = true;        ///< false while running or when interrupted
   core::Inventory inventory;
+  /// Each node's inventory, by host, when a launch reached other nodes (empty for a local run).
+  std::map<std::string, core::Inventory> node_inventories;
   std::map<std::string, core::Peak> peaks;  ///< peak model used for fractions of peak
   /// The planned instances (SCHEMA.md, Plan); `--resume` runs those without a result.
   json plan = json::array();

@@ -362,6 +362,10 @@ int run_main(const RunRequest& o) {
   };
   sink.inventory = [&](const std::string& host, const json& inventory) {
     hosts.insert(host);
+    if (ctx.mode != "local") {
+      run["node_inventories"][host] = inventory;  // every node, so that nodes can be compared
+      save();
+    }
     if (!have_remote_inventory) {  // the first node to report (rank 0's) describes the run
       have_remote_inventory = true;
       run["inventory"] = inventory;
@@ -445,6 +449,19 @@ int run_main(const RunRequest& o) {
                      core::format_value(g.median, g.unit), 100 * x.deviation, x.z);
         else
           fmt::print("OUTLIER {}: {} {}: {} (no figure)\n", x.host, g.benchmark, g.params, x.verdict);
+      }
+    // What sets each outlier node apart: the likely cause, on the next line.
+    std::map<std::string, json> by_host;
+    for (const auto& [h, inv] : run["node_inventories"].items()) by_host[h] = inv;
+    std::set<std::string> named;
+    for (const auto& g : groups)
+      for (const auto& x : g.outliers) {
+        if (!named.insert(x.host).second) continue;
+        auto diffs = analysis::inventory_differences(by_host, x.host);
+        if (diffs.empty()) continue;
+        std::vector<std::string> parts;
+        for (const auto& d : diffs) parts.push_back(fmt::format("{} = {} (most nodes: {})", d.key, d.value, d.usual));
+        fmt::print("  {} differs from most nodes in: {}\n", x.host, fmt::join(parts, "; "));
       }
     fmt::print("{}; run document: {}\n", outliers ? fmt::format("{} outlier(s)", outliers) : "no outlier node", out);
     if (!run["complete"].get<bool>()) return 130;

@@ -252,3 +252,29 @@ TEST(Screening, GroupsPerInstanceInOrder) {
   EXPECT_DOUBLE_EQ(groups[1].median, 10);
   EXPECT_EQ(groups[1].nodes.size(), 3u);
 }
+
+TEST(Screening, InventoryDifferencesNameWhatSetsANodeApart) {
+  auto inv = [](const std::string& host, const std::string& corename, const char* coretype) {
+    json j = {{"hostname", host}, {"memory", {{"total_bytes", 1000}, {"available_bytes", host.size() * 7}}},
+              {"blas", {{"corename", corename}}}, {"environment", {{"SLURM_PROCID", host}}}};
+    if (coretype != nullptr) j["environment"]["OPENBLAS_CORETYPE"] = coretype;
+    return j;
+  };
+  std::map<std::string, json> by_host = {{"n1", inv("n1", "SkylakeX", nullptr)},
+                                         {"n2", inv("n2", "SkylakeX", nullptr)},
+                                         {"n3", inv("n3", "Prescott", "Prescott")},
+                                         {"n4", inv("n4", "SkylakeX", nullptr)}};
+  const auto d = converge::analysis::inventory_differences(by_host, "n3");
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].key, "blas.corename");
+  EXPECT_EQ(d[0].value, "Prescott");
+  EXPECT_EQ(d[0].usual, "SkylakeX");
+  EXPECT_EQ(d[1].key, "environment.OPENBLAS_CORETYPE");
+  EXPECT_EQ(d[1].usual, "(unset)");
+  // Healthy nodes differ only in what differs by nature (hostname, free memory, SLURM_*).
+  EXPECT_TRUE(converge::analysis::inventory_differences(by_host, "n1").empty());
+  // Without a majority there is no "usual": two nodes are not compared.
+  by_host.erase("n1");
+  by_host.erase("n2");
+  EXPECT_TRUE(converge::analysis::inventory_differences(by_host, "n3").empty());
+}
