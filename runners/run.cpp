@@ -193,6 +193,20 @@ int run_main(const RunRequest& o) {
   ExecOptions exec;
   std::string suite_name;
   if (!o.resume.empty()) {
+    // The rest of a run is measured as its first attempt was: same site, plan and policy.
+    std::vector<std::string> clash;
+    if (!o.target.empty() || !o.suite.empty()) clash.push_back("a suite or benchmark");
+    if (!o.site.empty()) clash.push_back("--site");
+    if (!o.partition.empty()) clash.push_back("--partition");
+    if (!o.out.empty()) clash.push_back("--out");
+    if (!o.params.empty()) clash.push_back("--param");
+    if (!o.peaks.empty()) clash.push_back("--peak");
+    if (o.threads > 0) clash.push_back("--threads");
+    if (o.warmup >= 0 || o.min_reps >= 0 || o.max_reps >= 0 || o.min_time >= 0 || o.ci_target >= 0 || o.budget >= 0)
+      clash.push_back("repetition policy options");
+    if (!clash.empty())
+      return fail_input(fmt::format("--resume runs the rest of a run with that run's own settings; {} cannot be "
+                                    "given with it", fmt::join(clash, ", ")));
     out = fs::exists(o.resume) ? o.resume : default_run_path(o.resume);
     auto doc = results::read_json_file(out);
     if (!doc) return fail_input(fmt::format("--resume {}: {}", o.resume, doc.error()));
@@ -281,7 +295,8 @@ int run_main(const RunRequest& o) {
   SlurmJob job{exec.work_dir, run_id, suite_name, ctx.nodes};
 
   if (o.dry_run) {
-    std::cout << format_dry_run(site, partition, ctx, plan, exec, job, suite_name);
+    Plan shown{todo, plan.excluded};  // for --resume: what is still missing
+    std::cout << format_dry_run(site, partition, ctx, shown, exec, job, suite_name);
     return 0;
   }
 

@@ -36,6 +36,20 @@ n = len(doc["results"])
 assert 1 <= n < 5, n
 assert all(r["status"] == "ok" for r in doc["results"]), [r["reason"] for r in doc["results"]]
 PY
+expect_status 2 "$CONVERGE" run --resume run.json --param n=1M
+expect_output "--resume runs the rest of a run with that run's own settings; --param cannot be given with it"
+expect_status 0 "$CONVERGE" run --resume run.json --dry-run
+expect_output "instance(s):"
+/usr/bin/python3 - before.json "$TMP/out" <<'PY' || fail "dry run of a resume"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+out = open(sys.argv[2]).read()
+done = {r["instance"] for r in doc["results"]}
+for p in doc["plan"]:
+    planned = f"[{p['instance']}] {p['benchmark']}" in out
+    assert planned == (p["instance"] not in done), (p, out)
+PY
+cmp -s run.json before.json || fail "--dry-run changed the run document"
 expect_status 0 "$CONVERGE" run --resume run.json
 expect_output "resuming run"
 $VALIDATE run.json || fail "resumed document invalid"
