@@ -135,9 +135,16 @@ int run_instances(const std::vector<Instance>& instances, const core::Context& c
 
 int default_threads(const core::Inventory& inv) {
   // One thread per physical core unless OMP_NUM_THREADS says otherwise (SMT siblings share
-  // the FMA units and the load ports, so they add nothing to peak or bandwidth figures).
+  // the FMA units and the load ports, so they add nothing to peak or bandwidth figures) --
+  // but no more than the CPUs this process may use (its affinity mask before pinning, as a
+  // launcher or cgroup set it) or Slurm gave the task (SLURM_CPUS_PER_TASK).
   if (std::getenv("OMP_NUM_THREADS") != nullptr) return omp_get_max_threads();
-  return inv.cpu.cores > 0 ? inv.cpu.cores : omp_get_max_threads();
+  int n = inv.cpu.cores > 0 ? inv.cpu.cores : omp_get_max_threads();
+  if (const char* allowed = std::getenv("CONVERGE_INITIAL_CPUS"); allowed != nullptr && std::atoi(allowed) > 0)
+    n = std::min(n, std::atoi(allowed));
+  if (const char* per_task = std::getenv("SLURM_CPUS_PER_TASK"); per_task != nullptr && std::atoi(per_task) > 0)
+    n = std::min(n, std::atoi(per_task));
+  return n;
 }
 
 }  // namespace
@@ -161,7 +168,7 @@ int worker_main(int argc, char** argv) {
   app.add_option("--only", only, "With --plan: run only the instances with these indices")->delimiter(',');
   app.add_option("--out,-o", out,
                  "Append JSON Lines events here (default: stdout); {rank} becomes the process's rank");
-  app.add_option("--threads", threads, "OpenMP threads (default: one per physical core)")
+  app.add_option("--threads", threads, "OpenMP threads (default: one per physical core, at most the CPUs this process may use and SLURM_CPUS_PER_TASK)")
       ->check(CLI::PositiveNumber);
   app.add_option("--peak", peak_args, "Peak override id=value in base units, e.g. cpu.fp64=1e12");
   app.add_option("--warmup", policy.warmup, "Warm-up repetitions")->capture_default_str();
