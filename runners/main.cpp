@@ -29,34 +29,9 @@ namespace runners = converge::runners;
 
 namespace {
 
-constexpr int kBadInput = 2;
+using runners::kBadInput;
 
-int fail_input(const std::string& message) {
-  std::cerr << "converge: " << message << "\n";
-  return kBadInput;
-}
-
-
-json peaks_json(const core::PeakModel& model) {
-  json out = json::object();
-  for (const auto& [id, p] : model.all()) out[id] = results::to_json(p);
-  return out;
-}
-
-core::Expected<core::PeakModel> peak_model(const json& inventory, const std::vector<std::string>& overrides,
-                                          std::map<std::string, double>& parsed) {
-  auto model = core::PeakModel::from_inventory(results::inventory_from_json(inventory));
-  for (const auto& o : overrides) {
-    auto kv = core::split_assignment(o);
-    if (!kv) return core::make_error("--peak " + kv.error());
-    auto v = core::parse_real(kv->second);
-    if (!v || *v <= 0) return core::make_error(fmt::format("--peak {}: value must be a positive number in base units "
-                                                           "(FLOP/s, B/s), e.g. cpu.fp64=1.5e12", o));
-    model.apply_override(kv->first, *v);
-    parsed[kv->first] = *v;
-  }
-  return model;
-}
+int fail_input(const std::string& message) { return runners::bad_input(message); }
 
 int cmd_list(bool as_json, const std::string& filter) {
   auto workers = runners::WorkerSet::discover();
@@ -87,13 +62,13 @@ int cmd_info(bool as_json, const std::vector<std::string>& peak_overrides) {
     std::cerr << "converge: " << inv.error() << "\n";
     return 1;
   }
-  std::map<std::string, double> parsed;
-  auto model = peak_model(*inv, peak_overrides, parsed);
-  if (!model) return fail_input(model.error());
+  auto overrides = runners::parse_peak_overrides(peak_overrides);
+  if (!overrides) return fail_input(overrides.error());
+  const json peaks = runners::peaks_for(*inv, *overrides);
   if (as_json)
-    std::cout << json{{"inventory", *inv}, {"peaks", peaks_json(*model)}}.dump(2) << "\n";
+    std::cout << json{{"inventory", *inv}, {"peaks", peaks}}.dump(2) << "\n";
   else
-    std::cout << runners::inventory_text(*inv, peaks_json(*model));
+    std::cout << runners::inventory_text(*inv, peaks);
   return 0;
 }
 

@@ -27,24 +27,13 @@ namespace converge::runners {
 namespace fs = std::filesystem;
 using results::json;
 
-namespace {
-
-constexpr int kBadInput = 2;
-
-int fail_input(const std::string& message) {
+int bad_input(const std::string& message) {
   std::cerr << "converge: " << message << "\n";
   return kBadInput;
 }
 
-json peaks_json(const core::PeakModel& model) {
-  json out = json::object();
-  for (const auto& [id, p] : model.all()) out[id] = results::to_json(p);
-  return out;
-}
-
-// --peak overrides on top of the partition's.
-core::Expected<std::map<std::string, double>> peak_overrides(const Partition& p, const std::vector<std::string>& given) {
-  std::map<std::string, double> out = p.peaks;
+core::Expected<std::map<std::string, double>> parse_peak_overrides(const std::vector<std::string>& given,
+                                                                   std::map<std::string, double> base) {
   for (const auto& o : given) {
     auto kv = core::split_assignment(o);
     if (!kv) return core::make_error("--peak " + kv.error());
@@ -52,16 +41,22 @@ core::Expected<std::map<std::string, double>> peak_overrides(const Partition& p,
     if (!v || *v <= 0)
       return core::make_error(fmt::format("--peak {}: value must be a positive number in base units (FLOP/s, B/s), "
                                           "e.g. cpu.fp64=1.5e12", o));
-    out[kv->first] = *v;
+    base[kv->first] = *v;
   }
-  return out;
+  return base;
 }
 
 json peaks_for(const json& inventory, const std::map<std::string, double>& overrides) {
   auto model = core::PeakModel::from_inventory(results::inventory_from_json(inventory));
   for (const auto& [id, v] : overrides) model.apply_override(id, v);
-  return peaks_json(model);
+  json out = json::object();
+  for (const auto& [id, p] : model.all()) out[id] = results::to_json(p);
+  return out;
 }
+
+namespace {
+
+int fail_input(const std::string& message) { return bad_input(message); }
 
 // The suite to run: a benchmark id, a built-in suite, or a suite file, with --param applied.
 core::Expected<Suite> suite_for(const RunRequest& o, const WorkerSet& workers) {
@@ -188,7 +183,7 @@ int run_main(const RunRequest& o) {
   std::string out;
   Site site;
   Partition partition;
-  std::vector<PlannedInstance> todo;
+  std::vector<PlannedInstance> pending;
   Plan plan;
   ExecOptions exec;
   std::string suite_name;
@@ -228,7 +223,7 @@ int run_main(const RunRequest& o) {
     std::set<int> have;
     for (const auto& r : run["results"]) have.insert(r.value("instance", -1));
     for (auto& i : *planned)
-      if (!have.count(i.index)) todo.push_back(i);
+      if (!have.count(i.index)) pending.push_back(i);
     plan.instances = *planned;
     suite_name = run.value("suite", "");
     exec.policy = launch.value("policy", json::object());
@@ -264,8 +259,8 @@ int run_main(const RunRequest& o) {
     auto made = make_plan(*suite, *workers, partition, ctx0.nodes, o.screening);
     if (!made) return fail_input(made.error());
     plan = std::move(*made);
-    todo = plan.instances;
-    auto peaks = peak_overrides(partition, o.peaks);
+    pending = plan.instances;
+    auto peaks = parse_peak_overrides(o.peaks, partition.peaks);
     if (!peaks) return fail_input(peaks.error());
     exec.peaks = *peaks;
     exec.threads = o.threads;
@@ -295,7 +290,7 @@ int run_main(const RunRequest& o) {
   SlurmJob job{exec.work_dir, run_id, suite_name, ctx.nodes};
 
   if (o.dry_run) {
-    Plan shown{todo, plan.excluded};  // for --resume: what is still missing
+    Plan shown{pending, plan.excluded};  // for --resume: what is still missing
     std::cout << format_dry_run(site, partition, ctx, shown, exec, job, suite_name);
     return 0;
   }
@@ -336,7 +331,7 @@ int run_main(const RunRequest& o) {
 
   apply_variables(partition);
   fmt::print(stderr, "converge: {} {} of '{}' ({} of {} instances) on {}/{} via {}\n",
-             o.resume.empty() ? "run" : "resuming run", run_id, suite_name, todo.size(), plan.instances.size(),
+             o.resume.empty() ? "run" : "resuming run", run_id, suite_name, pending.size(), plan.instances.size(),
              site.name, partition.name, ctx.mode);
   if (ctx.mode == "local")
     for (const auto& w : run["inventory"].value("warnings", std::vector<std::string>{}))
@@ -391,7 +386,7 @@ int run_main(const RunRequest& o) {
 
   bool finished = false;
   if (ctx.mode == "sbatch") {
-    auto outcome = run_sbatch(todo, partition, exec, job, sink, [&](const std::string& id, const std::string& script) {
+    auto outcome = run_sbatch(pending, partition, exec, job, sink, [&](const std::string& id, const std::string& script) {
       attempt_doc["job_id"] = id;
       attempt_doc["script"] = script;
       attempt_doc["commands"].push_back("sbatch --parsable " + script);
@@ -420,7 +415,7 @@ int run_main(const RunRequest& o) {
                          "runs the rest\n", outcome->job_id, outcome->state, out);
     if (outcome->interrupted) finished = false;
   } else {
-    finished = execute(todo, exec, sink);
+    finished = execute(pending, exec, sink);
   }
   attempt_doc["finished_at"] = core::utc_timestamp();
   std::set<int> have;

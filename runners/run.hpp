@@ -4,7 +4,11 @@
 #include <string>
 #include <vector>
 
+#include <map>
+
 #include "analysis/screening.hpp"
+#include "core/expected.hpp"
+#include "results/run_document.hpp"
 
 namespace converge::runners {
 
@@ -25,6 +29,15 @@ struct RunRequest {
   analysis::ScreenOptions screen;
   std::string command_line;
 };
+
+inline constexpr int kBadInput = 2;
+/// Prints "converge: MESSAGE" on stderr and returns kBadInput.
+int bad_input(const std::string& message);
+/// --peak id=value options (base units) on top of `base` (a partition's peaks).
+core::Expected<std::map<std::string, double>> parse_peak_overrides(const std::vector<std::string>& given,
+                                                                   std::map<std::string, double> base = {});
+/// The peak model of an inventory with overrides applied, as the run document holds it.
+results::json peaks_for(const results::json& inventory, const std::map<std::string, double>& overrides);
 
 /// Exit status: 0 all ok or skipped (screen: no outlier); 1 a result failed or was invalid
 /// (screen: an outlier node); 2 bad input; 130 interrupted (document kept, incomplete).

@@ -302,19 +302,9 @@ core::Expected<Partition> parse_partition_text(const std::string& text, const st
 
 core::Expected<Site> load_site(const std::string& name_or_path) {
   if (name_or_path.empty() || name_or_path == "local") return default_site();
-  for (const auto& [name, text] : builtin_site_texts())
-    if (name == name_or_path) return parse_site(text, "builtin:" + name);
-  if (!std::filesystem::exists(name_or_path)) {
-    std::vector<std::string> names = {"local"};
-    for (const auto& [name, text] : builtin_site_texts()) names.push_back(name);
-    auto near = core::nearest_names(name_or_path, names, 2);
-    return core::make_error(fmt::format("no site '{}': not a built-in site ({}) nor a file{}", name_or_path,
-                                        fmt::join(names, ", "),
-                                        near.empty() ? "" : fmt::format("; did you mean {}?", fmt::join(near, ", "))));
-  }
-  auto text = read_text_file(name_or_path);
-  if (!text) return core::make_error(text.error());
-  return parse_site(*text, name_or_path);
+  auto found = config_text("site", name_or_path, builtin_site_texts(), {"local"});
+  if (!found) return core::make_error(found.error());
+  return parse_site(found->first, found->second);
 }
 
 namespace {

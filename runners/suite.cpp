@@ -218,19 +218,9 @@ core::Expected<Suite> parse_suite(const std::string& text, const std::string& so
 }
 
 core::Expected<Suite> load_suite(const std::string& name_or_path) {
-  for (const auto& [name, text] : builtin_suite_texts())
-    if (name == name_or_path) return parse_suite(text, "builtin:" + name);
-  if (!std::filesystem::exists(name_or_path)) {
-    std::vector<std::string> names;
-    for (const auto& [name, text] : builtin_suite_texts()) names.push_back(name);
-    auto near = core::nearest_names(name_or_path, names, 2);
-    return core::make_error(fmt::format("no suite '{}': not a built-in suite ({}) nor a file{}", name_or_path,
-                                        fmt::join(names, ", "),
-                                        near.empty() ? "" : fmt::format("; did you mean {}?", fmt::join(near, ", "))));
-  }
-  auto text = read_text_file(name_or_path);
-  if (!text) return core::make_error(text.error());
-  return parse_suite(*text, name_or_path);
+  auto found = config_text("suite", name_or_path, builtin_suite_texts());
+  if (!found) return core::make_error(found.error());
+  return parse_suite(found->first, found->second);
 }
 
 core::Expected<void> resolve_suite(Suite& suite, const WorkerSet& workers) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -52,6 +53,23 @@ core::Expected<YAML::Node> load_yaml(const std::string& text, const std::string&
     return core::make_error(fmt::format("{}:{}:{}: YAML syntax error: {}", source, e.mark.line + 1,
                                         e.mark.column + 1, e.msg));
   }
+}
+
+core::Expected<std::pair<std::string, std::string>> config_text(
+    const std::string& kind, const std::string& name_or_path,
+    const std::vector<std::pair<std::string, std::string>>& builtins, std::vector<std::string> also) {
+  for (const auto& [name, text] : builtins)
+    if (name == name_or_path) return std::make_pair(text, "builtin:" + name);
+  if (!std::filesystem::exists(name_or_path)) {
+    for (const auto& [name, text] : builtins) also.push_back(name);
+    auto near = core::nearest_names(name_or_path, also, 2);
+    return core::make_error(fmt::format("no {} '{}': not a built-in {} ({}) nor a file{}", kind, name_or_path, kind,
+                                        fmt::join(also, ", "),
+                                        near.empty() ? "" : fmt::format("; did you mean {}?", fmt::join(near, ", "))));
+  }
+  auto text = read_text_file(name_or_path);
+  if (!text) return core::make_error(text.error());
+  return std::make_pair(*text, name_or_path);
 }
 
 core::Expected<std::string> read_text_file(const std::string& path) {

@@ -2,6 +2,7 @@
 // Reading the project's YAML files (suites, sites) with errors that name file:line and the
 // nearest valid key.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -21,6 +22,11 @@ core::Expected<void> check_keys(const YAML::Node& map, const std::vector<std::st
                                 const std::string& source, const std::string& what);
 /// Parses YAML text; a syntax error names source:line:column.
 core::Expected<YAML::Node> load_yaml(const std::string& text, const std::string& source);
+/// The text and source name ("builtin:NAME" or the path) of a built-in config or a file. The
+/// error for neither lists the built-in names (after `also`) and the nearest ones.
+core::Expected<std::pair<std::string, std::string>> config_text(
+    const std::string& kind, const std::string& name_or_path,
+    const std::vector<std::pair<std::string, std::string>>& builtins, std::vector<std::string> also = {});
 /// Reads a whole file; error names the path.
 core::Expected<std::string> read_text_file(const std::string& path);
 
