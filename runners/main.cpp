@@ -140,8 +140,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--param,-p", ro.params, "name=value for every instance that has the parameter (repeatable)");
     cmd->add_option("--out,-o", ro.out, "Run document path (default: converge-results/RUN_ID.json)");
     cmd->add_option("--work-dir", ro.work_dir,
-                    "Plans, events and job scripts (default: beside the run document; must be on a filesystem the "
-                    "partition's nodes share for Slurm jobs)");
+                    "Directory for the run's plans, events and job scripts, in a RUN_ID subdirectory removed when the run "
+                    "completes (default: .RUN_ID.work beside the run document); Slurm jobs need it on a filesystem the "
+                    "partition's nodes share");
     cmd->add_flag("--dry-run", ro.dry_run, "Print the plan, the commands and the sbatch script; run nothing");
     cmd->add_option("--threads", ro.threads, "OpenMP threads per worker (default: one per physical core)")
         ->check(CLI::PositiveNumber);

@@ -279,12 +279,14 @@ int run_main(const RunRequest& o) {
   exec.policy = policy_for(o, exec.policy);
   const std::string run_id = run.value("run_id", "");
   const LaunchContext ctx = make_launch_context(partition);
-  exec.work_dir = !o.work_dir.empty() ? o.work_dir
-                                      : ((fs::path(out).parent_path().empty() ? fs::path(".") : fs::path(out).parent_path()) /
-                                         fmt::format(".{}.work", run_id))
-                                            .string();
+  // The run's own directory, created here and removed once the run is complete: inside
+  // --work-dir when given (never the directory itself), else beside the run document.
+  const fs::path run_work =
+      !o.work_dir.empty() ? fs::path(o.work_dir) / run_id
+                          : (fs::path(out).parent_path().empty() ? fs::path(".") : fs::path(out).parent_path()) /
+                                fmt::format(".{}.work", run_id);
   const int attempt = static_cast<int>(run.value("launch", json::object()).value("attempts", json::array()).size());
-  exec.work_dir += fmt::format("/attempt-{}", attempt);
+  exec.work_dir = (run_work / fmt::format("attempt-{}", attempt)).string();
   exec.prefix = [&](const PlannedInstance& i) { return launch_prefix(ctx, i); };
   exec.wrap = [&](std::vector<std::string> argv) { return with_modules(partition, std::move(argv)); };
   SlurmJob job{exec.work_dir, run_id, suite_name, ctx.nodes};
@@ -427,7 +429,7 @@ int run_main(const RunRequest& o) {
   save();
   std::error_code ec;
   if (run["complete"].get<bool>() && !std::getenv("CONVERGE_KEEP_WORK"))
-    fs::remove_all(fs::path(exec.work_dir).parent_path(), ec);
+    fs::remove_all(run_work, ec);
 
   if (o.screening) {
     std::map<int, std::string> given;

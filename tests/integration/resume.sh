@@ -66,3 +66,7 @@ print("resume ok:", n, "results kept,", len(after["results"]) - n, "added")
 PY
 expect_status 0 "$CONVERGE" run --resume run.json
 expect_output "nothing to resume"
+# --work-dir: the run works in its own RUN_ID subdirectory and removes only that.
+mkdir wd && touch wd/mine
+expect_status 0 "$CONVERGE" run micro.stream.triad --param n=64k --budget 0.2 --min-time 0 --work-dir wd --out wd.json
+[ "$(ls -A wd)" = mine ] || fail "--work-dir: left $(ls -A wd) (expected only the user's file)"
