@@ -16,6 +16,7 @@
 #include "core/version.hpp"
 #include "runners/executor.hpp"
 #include "runners/report.hpp"
+#include "runners/results_cmd.hpp"
 #include "runners/run.hpp"
 #include "runners/site.hpp"
 #include "runners/suite.hpp"
@@ -139,6 +140,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--partition", ro.partition, "Partition of the site (default: the site's only partition)");
     cmd->add_option("--param,-p", ro.params, "name=value for every instance that has the parameter (repeatable)");
     cmd->add_option("--out,-o", ro.out, "Run document path (default: converge-results/RUN_ID.json)");
+    cmd->add_option("--db", ro.db,
+                    "Results store to index the run in (default: the site's results_db, else $CONVERGE_DB, else "
+                    "$XDG_DATA_HOME/converge/results.db)");
     cmd->add_option("--work-dir", ro.work_dir,
                     "Directory for the run's plans, events and job scripts, in a RUN_ID subdirectory removed when the run "
                     "completes (default: .RUN_ID.work beside the run document); Slurm jobs need it on a filesystem the "
@@ -177,6 +181,37 @@ int main(int argc, char** argv) {
   screen->footer("Exit status: 0 no outlier; 1 an outlier node (named on an OUTLIER line); 2 bad input; "
                  "130 interrupted.");
 
+  runners::ResultsRequest rq;
+  auto* res = app.add_subcommand("results", "The results store: list, show, tag, import, export, rm, reindex runs");
+  res->add_option("--db", rq.db, "Store path (default: $CONVERGE_DB, else $XDG_DATA_HOME/converge/results.db)");
+  res->require_subcommand(1);
+  auto* r_list = res->add_subcommand("list", "Stored runs, oldest first, with filters");
+  r_list->add_option("--suite", rq.filter.suite, "Only this suite");
+  r_list->add_option("--site", rq.filter.site, "Only this site");
+  r_list->add_option("--partition", rq.filter.partition, "Only this partition");
+  r_list->add_option("--host", rq.filter.host, "Only runs that used this host");
+  r_list->add_option("--tag", rq.filter.tag, "Only runs with this tag");
+  r_list->add_option("--benchmark", rq.filter.benchmark, "Only runs with results of this benchmark");
+  r_list->add_option("--since", rq.filter.since, "Started at or after (ISO 8601 prefix: 2026-11-25, 2026-11-25T10)");
+  r_list->add_option("--until", rq.filter.until, "Started at or before (ISO 8601 prefix, inclusive)");
+  r_list->add_flag("--complete", rq.filter.complete_only, "Only complete runs");
+  r_list->add_option("--limit", rq.filter.limit, "Only the newest N");
+  r_list->add_flag("--json", rq.json, "Machine-readable output");
+  auto* r_show = res->add_subcommand("show", "A stored run's header and results table");
+  auto* r_tag = res->add_subcommand("tag", "Tag a run (tags name runs in compare: baseline, driver-550, ...)");
+  r_tag->add_flag("--remove", rq.remove, "Remove the tags instead");
+  auto* r_import = res->add_subcommand("import", "Index run document files");
+  auto* r_export = res->add_subcommand("export", "Write a stored run's document");
+  r_export->add_option("-o,--out", rq.out, "File to write (atomically); default: standard output");
+  auto* r_rm = res->add_subcommand("rm", "Remove runs from the store (document files are left alone)");
+  auto* r_reindex = res->add_subcommand("reindex", "Rebuild the store from a directory of run documents");
+  for (auto* c : {r_show, r_tag, r_import, r_export, r_rm, r_reindex})
+    c->add_option("args", rq.args, c == r_import ? "Run document files"
+                                   : c == r_reindex ? "Directory of run documents"
+                                   : c == r_tag     ? "RUN TAG..."
+                                                    : "Run: id, unique id prefix, or tag (the newest run with it)")
+        ->required();
+
   std::string sites_name;
   auto* sites = app.add_subcommand("sites", "List the example sites, or show one site's partitions");
   sites->add_option("--site", sites_name, "A built-in site name or a site YAML file");
@@ -194,6 +229,10 @@ int main(int argc, char** argv) {
     if (*info) return cmd_info(info_json, info_peaks);
     if (*suites) return cmd_suites();
     if (*sites) return cmd_sites(sites_name);
+    if (*res) {
+      for (auto* c : res->get_subcommands()) rq.action = c->get_name();
+      return runners::results_main(rq);
+    }
     ro.command_line = command_line;
     if (*run) return runners::run_main(ro);
     if (*screen) {

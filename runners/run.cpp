@@ -17,6 +17,7 @@
 #include "runners/launch.hpp"
 #include "runners/plan.hpp"
 #include "runners/report.hpp"
+#include "runners/results_cmd.hpp"
 #include "runners/site.hpp"
 #include "runners/slurm.hpp"
 #include "runners/suite.hpp"
@@ -427,6 +428,9 @@ int run_main(const RunRequest& o) {
   run["finished_at"] = core::utc_timestamp();
   run["complete"] = finished && all;
   save();
+  // The store indexes what the document holds; the document stays the truth.
+  const std::string db = !o.db.empty() ? o.db : (std::getenv("CONVERGE_DB") == nullptr ? site.results_db : "");
+  index_run(db, out);
   std::error_code ec;
   if (run["complete"].get<bool>() && !std::getenv("CONVERGE_KEEP_WORK"))
     fs::remove_all(run_work, ec);

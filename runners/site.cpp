@@ -266,8 +266,9 @@ core::Expected<Site> parse_site(const std::string& text, const std::string& sour
   Site site;
   site.source = source;
   try {
-    if (auto ok = check_keys(*root, {"name", "description", "partitions"}, source, "a site"); !ok)
+    if (auto ok = check_keys(*root, {"name", "description", "results_db", "partitions"}, source, "a site"); !ok)
       return core::make_error(ok.error());
+    if ((*root)["results_db"]) site.results_db = (*root)["results_db"].as<std::string>();
     site.name = (*root)["name"] ? (*root)["name"].as<std::string>() : std::filesystem::path(source).stem().string();
     if ((*root)["description"]) site.description = compact((*root)["description"].as<std::string>());
     const auto parts = (*root)["partitions"];

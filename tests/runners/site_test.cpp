@@ -209,7 +209,7 @@ TEST(SiteErrors, UnknownSiteKey) {
   auto s = parse_site("name: s\ndescripton: x\npartitions:\n  - name: a\n", "t.yaml");
   EXPECT_EQ(error_of(s),
             "t.yaml:2: unknown key 'descripton' in a site (did you mean 'description'?); keys are: name, "
-            "description, partitions");
+            "description, results_db, partitions");
 }
 
 TEST(SiteErrors, UnknownPartitionKeySuggestsNearest) {
