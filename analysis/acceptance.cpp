@@ -33,10 +33,14 @@ std::string with_params(const std::string& benchmark, const std::map<std::string
   return p.empty() ? benchmark : benchmark + " " + p;
 }
 
-bool params_match(const Expectation& e, const json& r) {
+// A named param matches the value the result ran with, or the value the suite gave it (the
+// run's plan): "threads=auto" matches a result that resolved auto to 64, as does "threads=64".
+bool params_match(const Expectation& e, const json& r, const json& given) {
   const json params = r.value("params", json::object());
   for (const auto& [k, v] : e.params) {
-    if (!params.is_object() || !params.contains(k) || json_text(params[k]) != v) return false;
+    const bool ran = params.is_object() && params.contains(k) && json_text(params[k]) == v;
+    const bool asked = given.is_object() && given.contains(k) && json_text(given[k]) == v;
+    if (!ran && !asked) return false;
   }
   return true;
 }
@@ -302,11 +306,16 @@ double upper_bound(const Expectation& e) { return e.upper ? e.value * (1 + *e.up
 
 std::vector<CheckResult> check_run(const json& run, const std::vector<Expectation>& expectations) {
   const json results = run.is_array() ? run : run.value("results", json::array());
+  std::map<int, json> given;  // instance -> the params the suite gave
+  if (run.is_object())
+    for (const auto& p : run.value("plan", json::array())) given[p.value("instance", -1)] = p.value("params", json::object());
   std::vector<CheckResult> out;
   for (const auto& e : expectations) {
     bool matched = false;
     for (const auto& r : results) {
-      if (r.value("benchmark", "") != e.benchmark || !params_match(e, r)) continue;
+      const auto g = given.find(r.value("instance", -1));
+      if (r.value("benchmark", "") != e.benchmark || !params_match(e, r, g == given.end() ? json() : g->second))
+        continue;
       matched = true;
       out.push_back(check_one(e, r));
     }

@@ -17,9 +17,9 @@ namespace converge::analysis {
 /// One reference figure for one metric of one benchmark instance.
 struct Expectation {
   std::string benchmark;                      ///< id, e.g. "micro.gemm.dgemm"
-  /// Only the params the site names; a result matches when each of them equals the result's
-  /// value textually ("4096" matches "4096", not "4K" nor "4096.0"): the site must write values
-  /// as the run records them (results record resolved values, never "auto").
+  /// Only the params the site names; a result matches when each of them equals, textually,
+  /// the value the result ran with or the value the run's plan gave it ("threads=auto" and
+  /// "threads=64" both match a result that resolved auto to 64; "4096" does not match "4K").
   std::map<std::string, std::string> params;
   std::string metric;                         ///< metric name, e.g. "flop_rate"
   double value = 0;                           ///< reference, in the metric's base unit

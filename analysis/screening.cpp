@@ -83,27 +83,6 @@ std::vector<ScreenGroup> screen_nodes(const json& results, const std::vector<std
   return out;
 }
 
-namespace {
-
-void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
-  } else if (j.is_array() && !j.empty() && j.front().is_object()) {
-    for (std::size_t i = 0; i < j.size(); ++i) flatten(j[i], prefix + "[" + std::to_string(i) + "]", out);
-  } else {
-    out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
-  }
-}
-
-bool ignored(const std::string& key) {
-  static const char* const exact[] = {"hostname", "memory.available_bytes", "warnings"};
-  for (const char* e : exact)
-    if (key == e) return true;
-  return key.rfind("environment.SLURM", 0) == 0;  // node, rank and step ids differ by design
-}
-
-}  // namespace
-
 std::vector<Difference> inventory_differences(const std::map<std::string, json>& by_host, const std::string& host) {
   std::vector<Difference> out;
   auto self = by_host.find(host);
@@ -111,12 +90,12 @@ std::vector<Difference> inventory_differences(const std::map<std::string, json>&
   std::map<std::string, std::map<std::string, std::string>> flat;
   std::set<std::string> keys;
   for (const auto& [h, inv] : by_host) {
-    flatten(inv, "", flat[h]);
+    flat[h] = flatten_inventory(inv);
     for (const auto& [k, v] : flat[h]) keys.insert(k);
   }
   const std::string unset = "(unset)";
   for (const auto& key : keys) {
-    if (ignored(key)) continue;
+    if (differs_by_nature(key)) continue;
     std::map<std::string, int> counts;
     for (const auto& [h, f] : flat) {
       auto it = f.find(key);

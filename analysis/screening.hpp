@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/inventory_diff.hpp"
 #include "results/run_document.hpp"
 
 namespace converge::analysis {
@@ -46,13 +47,6 @@ struct ScreenGroup {
 /// suite gave, for display.
 std::vector<ScreenGroup> screen_nodes(const results::json& results, const std::vector<std::string>& hosts,
                                       const std::map<int, std::string>& given, const ScreenOptions& options);
-
-/// One way a node's inventory differs from most nodes': a flattened key such as
-/// "blas.corename" or "environment.OPENBLAS_CORETYPE", its value there, and the most common
-/// value ("(unset)" where the key is absent).
-struct Difference {
-  std::string key, value, usual;
-};
 
 /// What sets `host`'s inventory apart from the majority of `by_host` (at least 3 nodes).
 /// Fields that differ between healthy nodes by nature (hostname, free memory, warnings,

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "core/units.hpp"
 #include "core/version.hpp"
 #include "runners/executor.hpp"
+#include "runners/analyze_cmd.hpp"
 #include "runners/report.hpp"
 #include "runners/results_cmd.hpp"
 #include "runners/run.hpp"
@@ -181,6 +183,40 @@ int main(int argc, char** argv) {
   screen->footer("Exit status: 0 no outlier; 1 an outlier node (named on an OUTLIER line); 2 bad input; "
                  "130 interrupted.");
 
+  runners::CompareRequest cq;
+  std::string partitions_csv;
+  auto* cmp = app.add_subcommand("compare", "Compare two runs (what got slower, how sure, what changed), or partitions");
+  cmp->add_option("baseline", cq.baseline, "Baseline run: id, unique id prefix, tag, or document path");
+  cmp->add_option("candidate", cq.candidate, "Candidate run (same forms)");
+  cmp->add_option("--threshold", cq.threshold, "Smallest change in median time that counts")->capture_default_str();
+  cmp->add_option("--partitions", partitions_csv, "Compare the newest complete runs on these partitions: cpu,gpu,accel");
+  cmp->add_option("--suite", cq.suite, "With --partitions: runs of this suite");
+  cmp->add_option("--base", cq.base, "With --partitions: the partition to compare against (default: the first)");
+  cmp->add_option("--db", cq.db, "Results store (default: $CONVERGE_DB, else $XDG_DATA_HOME/converge/results.db)");
+  cmp->add_flag("--json", cq.json, "Machine-readable output");
+  cmp->footer("Verdicts per instance, from the raw samples: slower/faster when the 95% bootstrap CI of the median-time "
+              "ratio excludes 1, the change exceeds the threshold and Mann-Whitney p < 0.05; unchanged when the CI lies "
+              "within the threshold; noisy otherwise. Exit status 1 when any instance is slower.");
+
+  runners::CheckRequest kq;
+  auto* chk = app.add_subcommand("check", "Check a run against a partition's reference figures (acceptance)");
+  chk->add_option("run", kq.run, "Run: id, unique id prefix, tag, or document path")->required();
+  chk->add_option("--site", kq.site, "Site config with the partition's references")->required();
+  chk->add_option("--partition", kq.partition, "Partition (default: the run's)");
+  chk->add_option("--format", kq.format, "table, md (Markdown) or junit (JUnit XML)")->capture_default_str();
+  chk->add_option("-o,--out", kq.out, "Write the format there (the table still goes to the terminal)");
+  chk->add_option("--db", kq.db, "Results store");
+  chk->footer("Exit status: 0 every reference met; 1 a figure failed or is missing; 2 bad input.");
+
+  runners::HistoryRequest hq;
+  auto* hist = app.add_subcommand("history", "A benchmark's figure over stored runs, with change points marked");
+  hist->add_option("benchmark", hq.benchmark, "Benchmark id")->required();
+  hist->add_option("--partition", hq.partition, "Only runs on this partition");
+  hist->add_option("--metric", hq.metric, "Metric (default: the benchmark's first)");
+  hist->add_option("--param,-p", hq.params, "name=value the instance must have (given or as run)");
+  hist->add_option("--alpha", hq.alpha, "Significance of a change point (permutation test)")->capture_default_str();
+  hist->add_option("--db", hq.db, "Results store");
+
   runners::ResultsRequest rq;
   auto* res = app.add_subcommand("results", "The results store: list, show, tag, import, export, rm, reindex runs");
   res->add_option("--db", rq.db, "Store path (default: $CONVERGE_DB, else $XDG_DATA_HOME/converge/results.db)");
@@ -229,6 +265,14 @@ int main(int argc, char** argv) {
     if (*info) return cmd_info(info_json, info_peaks);
     if (*suites) return cmd_suites();
     if (*sites) return cmd_sites(sites_name);
+    if (*cmp) {
+      std::stringstream ss(partitions_csv);
+      for (std::string p; std::getline(ss, p, ',');)
+        if (!p.empty()) cq.partitions.push_back(p);
+      return runners::compare_main(cq);
+    }
+    if (*chk) return runners::check_main(kq);
+    if (*hist) return runners::history_main(hq);
     if (*res) {
       for (auto* c : res->get_subcommands()) rq.action = c->get_name();
       return runners::results_main(rq);
