@@ -407,3 +407,18 @@ TEST(Junit, ValidatesAgainstTheJunitSchema) {
     EXPECT_NE(rc, 0) << schema << ": " << out;
   }
 }
+
+TEST(CheckRun, ParamsMatchWhatThePlanGaveOrWhatRan) {
+  json r = ok_result("micro.peakflops.fp64", {{"threads", "64"}, {"iterations", "1000"}}, "flop_rate", 2.5e12, "FLOP/s");
+  r["instance"] = 3;
+  json run = run_of({r});
+  run["plan"] = json::array({{{"instance", 3}, {"benchmark", "micro.peakflops.fp64"}, {"params", {{"threads", "auto"}}}}});
+  Expectation e{"micro.peakflops.fp64", {{"threads", "auto"}}, "flop_rate", 2.4e12, -0.1, std::nullopt, "FLOP/s", "s:1"};
+  EXPECT_EQ(only(check_run(run, {e})).status, CheckStatus::pass);  // as the suite gave it
+  e.params = {{"threads", "64"}};
+  EXPECT_EQ(only(check_run(run, {e})).status, CheckStatus::pass);  // as it ran
+  e.params = {{"threads", "32"}};
+  EXPECT_EQ(only(check_run(run, {e})).status, CheckStatus::missing);
+  e.params = {{"threads", "auto"}};
+  EXPECT_EQ(only(check_run(run["results"], {e})).status, CheckStatus::missing);  // no plan: only what ran
+}
