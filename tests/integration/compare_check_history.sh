@@ -68,6 +68,27 @@ expect_status 0 "$CONVERGE" history micro.stream.triad
 grep -q "20261116T000000Z-000006 .*level moved" "$TMP/out" || { cat "$TMP/out"; fail "the level shift is not at the seventh run"; }
 [ "$(grep -c 'level moved' "$TMP/out")" = 1 ] || { cat "$TMP/out"; fail "expected exactly one change point"; }
 
+# Partitions side by side: the same suite on "cpu" and on a "gpu" twice as fast.
+export CONVERGE_DB="$TMP/partitions.db"
+/usr/bin/python3 - known.json <<'PY'
+import copy, json, sys
+doc = json.load(open(sys.argv[1]))
+for name, scale, tag in (("cpu", 1.0, "aaaaaa"), ("gpu", 2.0, "bbbbbb")):
+    d = copy.deepcopy(doc)
+    d["run_id"] = doc["run_id"][:-6] + tag
+    d["partition"] = name
+    for r in d["results"]:
+        for m in r["metrics"]:
+            m["value"] = 100e9 * scale
+    json.dump(d, open(f"p-{name}.json", "w"))
+PY
+expect_status 0 "$CONVERGE" results import p-cpu.json p-gpu.json
+expect_status 0 "$CONVERGE" compare --partitions cpu,gpu --suite known
+grep -E '^micro.stream.triad n=64k .*100.0 GB/s \(1.00x\) .*200.0 GB/s \(2.00x\) .*not measured' "$TMP/out" >/dev/null \
+  || { cat "$TMP/out"; fail "partition comparison"; }
+expect_status 2 "$CONVERGE" compare --partitions cpu,accel --suite known
+expect_output "no complete run of known on partition 'accel'"
+
 # Acceptance: one reference met, one not, one for an instance the run does not have.
 cat >site.yaml <<'YAML'
 name: accept
