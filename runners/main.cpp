@@ -121,6 +121,11 @@ int main(int argc, char** argv) {
              "  converge run --site cluster.yaml --partition gpu --suite acceptance --dry-run\n"
              "  converge run --resume converge-results/RUN_ID.json\n"
              "  converge screen --site cluster.yaml --partition cpu --suite quick\n"
+             "  converge results list --partition cpu --since 2026-11-01\n"
+             "  converge compare baseline HEAD_RUN_ID      # exit 1 when something got slower\n"
+             "  converge check RUN_ID --site cluster.yaml --format junit -o junit.xml\n"
+             "  converge history micro.stream.triad --partition cpu\n"
+             "  converge report RUN_ID --baseline baseline -o report.html\n"
              "  converge list stream               # benchmarks and their parameters");
 
   bool list_json = false, info_json = false;
