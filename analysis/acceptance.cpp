@@ -121,6 +121,14 @@ CheckResult check_one(const Expectation& e, const json& r) {
   }
   c.message = fmt::format("measured {}, reference {}, bounds {}: {}", figure(measured, unit), figure(e.value, unit),
                           bounds_text(e, unit), verdict);
+  // A figure measured while the hardware throttled or logged new errors is not an acceptance.
+  const json flags = r.contains("energy") ? r["energy"].value("flags", json::array()) : json::array();
+  if (!flags.empty()) {
+    std::vector<std::string> f;
+    for (const auto& x : flags) f.push_back(x.is_string() ? x.get<std::string>() : x.dump());
+    c.status = CheckStatus::fail;
+    c.message += fmt::format("; flagged during the measurement: {}", fmt::join(f, "; "));
+  }
   return c;
 }
 

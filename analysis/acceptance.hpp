@@ -52,7 +52,8 @@ double upper_bound(const Expectation& e);
 
 /// Checks every expectation against `run` (a run document, or just its "results" array).
 /// Each matching result (benchmark equal, every named param equal) gives one CheckResult:
-/// pass iff lower_bound <= measured <= upper_bound, else fail; a matching result that is not
+/// pass iff lower_bound <= measured <= upper_bound and the result carries no energy flag
+/// (throttling, new ECC errors: "flagged during the measurement"), else fail; a matching result that is not
 /// "ok", lacks the metric, has no finite value for it or has another unit is missing, with
 /// the reason. An expectation no result matches gives one missing CheckResult saying so (and
 /// which params the run's results of that benchmark have). Order: expectations' order, then

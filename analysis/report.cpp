@@ -683,29 +683,30 @@ void regression_chart(const RegressionSection& s, int index, Report& report) {
 }  // namespace
 
 EnergyFigures result_energy(const json& result, const json& run) {
+  (void)run;
   EnergyFigures e;
   const json& energy = member(result, "energy");
-  if (energy.is_object()) {
-    const double joules = num(energy, "joules"), watts = num(energy, "avg_power_w");
+  if (!energy.is_object()) {
+    e.reason = "not measured: the run document predates energy figures";
+    return e;
+  }
+  if (energy.value("measured", false)) {
+    const double per_rep = num(energy, "joules_per_rep"), watts = num(energy, "avg_watts");
     const json* m = primary_metric(result);
     const std::string quantity = m ? str(*m, "quantity") : "";
     const double work = num(member(result, "work"), quantity.c_str());
-    if (joules > 0 && std::isfinite(watts)) {
+    if (per_rep > 0 && std::isfinite(watts)) {
       e.measured = true;
-      e.joules = joules;
+      e.joules = per_rep;
       e.avg_power_w = watts;
-      e.efficiency = std::isfinite(work) ? work / joules : kNaN;
+      e.low_confidence = energy.value("low_confidence", false);
+      e.efficiency = std::isfinite(work) && work > 0 ? work / per_rep : kNaN;
       e.efficiency_unit = quantity == "flops" ? "FLOP/J" : quantity == "bytes" ? "B/J" : "1/J";
       return e;
     }
-    const std::string why = str(energy, "reason");
-    e.reason = "not measured: " + (why.empty() ? std::string("no reading") : why);
-    return e;
   }
-  const auto meters = strings(member(member(member(run, "launch"), "partition_config"), "energy"));
-  e.reason = meters.empty() ? "not measured: no energy meter configured"
-                            : fmt::format("not measured: the partition's energy meters ({}) are not read by this version",
-                                          fmt::join(meters, ", "));
+  const std::string why = str(energy, "reason");
+  e.reason = "not measured: " + (why.empty() ? std::string("no reading") : why);
   return e;
 }
 

@@ -25,12 +25,12 @@ struct EnergyFigures {
   double efficiency = 0;        ///< work of the primary metric's quantity per joule (FLOP/J = GFLOP/s per GW)
   std::string efficiency_unit;  ///< "FLOP/J", "B/J", "1/J"
   std::string reason;           ///< when not measured: "not measured: no energy meter configured"
+  bool low_confidence = false;  ///< the region spanned fewer than 10 updates of a sensor
 };
 
-/// Reads `result["energy"]` when present (measured: `joules` and `avg_power_w`, numbers;
-/// else its `reason`); without one, says why not: no meter configured on the run's partition
-/// (`launch.partition_config.energy`), or meters configured that this version does not read.
-/// The one place that knows the energy fields: a later schema fills them in here.
+/// Reads `result["energy"]` (SCHEMA.md, Energy): measured: joules per repetition, average
+/// watts and the primary metric's work per joule; else "not measured: " and its reason.
+/// The one place the report reads energy fields.
 EnergyFigures result_energy(const results::json& result, const results::json& run);
 
 /// One row of a run's results table (figures in base units; NaN when absent).

@@ -32,7 +32,7 @@ struct Table {
 
 std::string energy_cell(const EnergyFigures& e, int which) {
   if (!e.measured) return which == 0 ? e.reason : "not measured";
-  if (which == 0) return core::format_si(e.joules, "J");
+  if (which == 0) return core::format_si(e.joules, "J") + (e.low_confidence ? " (low confidence)" : "");
   if (which == 1) return core::format_si(e.avg_power_w, "W");
   return std::isfinite(e.efficiency) ? core::format_si(e.efficiency, e.efficiency_unit) : "-";
 }

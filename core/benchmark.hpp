@@ -65,10 +65,18 @@ struct SetupStatus {
 };
 
 /// What the harness gives a benchmark about where it runs.
+namespace energy {
+class Recorder;
+}
+
 struct Context {
   const Inventory* inventory = nullptr;
   const PeakModel* peaks = nullptr;
   int threads = 1;  ///< OpenMP threads available to the benchmark (one per core by default)
+  /// Reads the energy meters around the timed region; null: energy is not measured by this
+  /// process, for `energy_reason` (e.g. another rank on the node reads the meters).
+  energy::Recorder* energy = nullptr;
+  std::string energy_reason;
 };
 
 /// One benchmark instance. Lifetime: setup, run() once per warm-up and timed repetition,

@@ -1,5 +1,7 @@
 #include "core/harness.hpp"
 
+#include "core/energy/recorder.hpp"
+
 #include <cmath>
 #include <exception>
 
@@ -68,6 +70,23 @@ std::vector<MetricResult> compute_metrics(const BenchmarkSpec& spec, const Bench
   return out;
 }
 
+namespace {
+
+// Repetitions the harness may add so that an energy region spans 10 sensor updates.
+constexpr int kEnergyMaxReps = 100000;
+
+// Efficiency from the node's energy: each rate metric per watt, energy per repetition.
+void add_efficiency(Result& r) {
+  auto& e = r.energy;
+  if (!e.measured || !(e.avg_watts > 0) || r.samples_s.empty()) return;
+  e.joules_per_rep = e.joules / static_cast<double>(r.samples_s.size());
+  for (const auto& m : r.metrics)
+    if (m.spec.kind == MetricKind::rate && std::isfinite(m.value))
+      e.efficiency.push_back({m.spec.name + "_per_watt", m.spec.unit + "/W", m.value / e.avg_watts});
+}
+
+}  // namespace
+
 Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::string>& given,
                     const RepetitionPolicy& policy, const Context& ctx, const ProgressFn& progress) {
   Result r;
@@ -76,6 +95,9 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
   r.backend = spec.backend;
   r.policy = policy;
   r.started_at = utc_timestamp();
+  r.energy.reason = ctx.energy == nullptr ? (ctx.energy_reason.empty() ? "no energy meter configured" : ctx.energy_reason)
+                                          : ctx.energy->unavailable_reason();
+  bool energy_running = false;
   const double t_begin = monotonic_seconds();
   auto finish = [&](Status status, std::string reason) {
     r.status = status;
@@ -114,15 +136,25 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
       if (monotonic_seconds() - loop_begin >= policy.budget_s) break;
     }
     phase = "timed repetitions";
+    // Energy over the timed region, all repetitions: long enough for 10 updates of the
+    // slowest sensor when the budget allows (else the figure says low_confidence).
+    RepetitionPolicy loop_policy = policy;
+    if (ctx.energy != nullptr && ctx.energy->active()) {
+      loop_policy.min_time_s = std::max(loop_policy.min_time_s, 10 * ctx.energy->slowest_update_period_s());
+      loop_policy.max_reps = std::max(loop_policy.max_reps, kEnergyMaxReps);
+      ctx.energy->start();
+      energy_running = true;
+    }
     while (true) {
       timer->start();
       bench->run();
       r.samples_s.push_back(timer->stop());
       const double elapsed = monotonic_seconds() - loop_begin;
       if (progress) progress(static_cast<int>(r.samples_s.size()), elapsed);
-      r.stop_reason = should_stop(policy, r.samples_s, elapsed);
+      r.stop_reason = should_stop(loop_policy, r.samples_s, elapsed);
       if (!r.stop_reason.empty()) break;
     }
+    if (energy_running) r.energy = ctx.energy->stop(), energy_running = false;
     r.time = summarize(r.samples_s);
 
     phase = "verification";
@@ -131,11 +163,13 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
     phase = "teardown";
     bench->teardown();
   } catch (const std::exception& e) {
+    if (energy_running) ctx.energy->stop();  // the sampler thread must not outlive the region
     if (bench && phase != "teardown") {
       try { bench->teardown(); } catch (...) {}
     }
     return finish(Status::failed, fmt::format("{}: {}", phase, e.what()));
   } catch (...) {
+    if (energy_running) ctx.energy->stop();
     return finish(Status::failed, fmt::format("{}: unknown exception", phase));
   }
 
@@ -146,6 +180,7 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
                                        (r.verification.message.empty() ? r.verification.method
                                                                        : r.verification.message));
   r.metrics = compute_metrics(spec, *bench, r.time, r.work, ctx);
+  add_efficiency(r);
   return finish(Status::ok, "");
 }
 

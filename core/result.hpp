@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/benchmark.hpp"
+#include "core/energy/recorder.hpp"
 #include "core/stats.hpp"
 
 namespace converge::core {
@@ -64,6 +65,7 @@ struct Result {
   std::vector<MetricResult> metrics;          ///< only for status ok: an invalid result reports no figure
   Verification verification;
   std::map<std::string, std::string> notes;
+  energy::EnergyResult energy;                ///< the timed region's energy, or why it was not measured
 };
 
 }  // namespace converge::core

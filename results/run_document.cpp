@@ -388,6 +388,85 @@ core::Inventory inventory_from_json(const json& j) {
   return inv;
 }
 
+namespace {
+
+json energy_json(const core::energy::EnergyResult& e) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  json domains = json::array();
+  for (const auto& d : e.domains)
+    domains.push_back({{"meter", d.meter}, {"domain", d.domain}, {"method", d.method}, {"joules", num(d.joules)},
+                       {"avg_watts", num(d.avg_watts)}, {"region_s", num(d.region_s)}, {"covered_s", num(d.covered_s)},
+                       {"readings", d.readings}, {"resolution", num(d.resolution)},
+                       {"update_period_s", num(d.update_period_s)}, {"level", d.level},
+                       {"low_confidence", d.low_confidence}});
+  json efficiency = json::array();
+  for (const auto& x : e.efficiency) efficiency.push_back({{"metric", x.metric}, {"unit", x.unit}, {"value", num(x.value)}});
+  json before = json::object(), after = json::object();
+  for (const auto& [k, v] : e.telemetry_before) before[k] = num(v);
+  for (const auto& [k, v] : e.telemetry_after) after[k] = num(v);
+  return {{"measured", e.measured},
+          {"reason", e.reason},
+          {"joules", num(e.measured ? e.joules : nan)},
+          {"avg_watts", num(e.measured ? e.avg_watts : nan)},
+          {"total_of", e.total_of},
+          {"low_confidence", e.low_confidence},
+          {"domains", domains},
+          {"efficiency", efficiency},
+          {"joules_per_rep", num(e.measured ? e.joules_per_rep : nan)},
+          {"flags", e.flags},
+          {"telemetry_before", before},
+          {"telemetry_after", after},
+          {"sampler_cpu_fraction", num(e.sampler_cpu_fraction)}};
+}
+
+core::energy::EnergyResult energy_from_json(const json& j) {
+  expect_object(j);
+  core::energy::EnergyResult e;
+  read(j, "measured", e.measured);
+  read(j, "reason", e.reason);
+  read(j, "joules", e.joules);
+  read(j, "avg_watts", e.avg_watts);
+  read(j, "total_of", e.total_of);
+  read(j, "low_confidence", e.low_confidence);
+  read_array(j, "domains", e.domains, [](const json& dj) {
+    expect_object(dj);
+    core::energy::DomainEnergy d;
+    read(dj, "meter", d.meter);
+    read(dj, "domain", d.domain);
+    read(dj, "method", d.method);
+    read(dj, "joules", d.joules);
+    read(dj, "avg_watts", d.avg_watts);
+    read(dj, "region_s", d.region_s);
+    read(dj, "covered_s", d.covered_s);
+    read(dj, "readings", d.readings);
+    read(dj, "resolution", d.resolution);
+    read(dj, "update_period_s", d.update_period_s);
+    read(dj, "level", d.level);
+    read(dj, "low_confidence", d.low_confidence);
+    return d;
+  });
+  read_array(j, "efficiency", e.efficiency, [](const json& xj) {
+    expect_object(xj);
+    core::energy::EnergyResult::Efficiency x;
+    read(xj, "metric", x.metric);
+    read(xj, "unit", x.unit);
+    read(xj, "value", x.value);
+    return x;
+  });
+  read(j, "joules_per_rep", e.joules_per_rep);
+  read(j, "flags", e.flags);
+  read_object(j, "telemetry_before", [&](const json& t) {
+    for (const auto& [k, v] : t.items()) e.telemetry_before[k] = number_or_nan(v);
+  });
+  read_object(j, "telemetry_after", [&](const json& t) {
+    for (const auto& [k, v] : t.items()) e.telemetry_after[k] = number_or_nan(v);
+  });
+  read(j, "sampler_cpu_fraction", e.sampler_cpu_fraction);
+  return e;
+}
+
+}  // namespace
+
 json to_json(const core::Result& r) {
   const auto& p = r.policy;
   json samples = json::array();
@@ -430,7 +509,8 @@ json to_json(const core::Result& r) {
             {"max_error", num(v.max_error)},
             {"tolerance", num(v.tolerance)},
             {"message", v.message}}},
-          {"notes", strings(r.notes)}};
+          {"notes", strings(r.notes)},
+          {"energy", energy_json(r.energy)}};
 }
 
 core::Result result_from_json(const json& j) {
@@ -481,6 +561,7 @@ core::Result result_from_json(const json& j) {
     read(vj, "message", v.message);
   });
   read(j, "notes", r.notes);
+  read_object(j, "energy", [&](const json& ej) { r.energy = energy_from_json(ej); });
   return r;
 }
 

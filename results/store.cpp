@@ -156,10 +156,13 @@ core::Expected<Store> Store::open(const std::string& path) {
       if (auto ok = st.exec("BEGIN IMMEDIATE"); !ok) return core::make_error(ok.error());
       if (st.version() == v) {
         if (auto ok = st.exec(kMigrations[v]); !ok) {
-          st.exec("ROLLBACK");
+          static_cast<void>(st.exec("ROLLBACK"));
           return core::make_error(ok.error());
         }
-        st.exec(fmt::format("PRAGMA user_version={}", v + 1));
+        if (auto ok = st.exec(fmt::format("PRAGMA user_version={}", v + 1)); !ok) {
+          static_cast<void>(st.exec("ROLLBACK"));
+          return core::make_error(ok.error());
+        }
       }
       if (auto ok = st.exec("COMMIT"); !ok) return core::make_error(ok.error());
     }
@@ -245,7 +248,7 @@ core::Expected<void> Store::import(const json& doc, const std::string& source_pa
       std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause)));
     }
   } catch (const std::exception& e) {
-    exec("ROLLBACK");
+    static_cast<void>(exec("ROLLBACK"));
     return core::make_error(fmt::format("results store {}: importing {}: {}", path_, id, e.what()));
   }
   return exec("COMMIT");
@@ -377,14 +380,14 @@ core::Expected<void> Store::tag(const std::string& run_id, const std::vector<std
     Stmt exists(db_, "SELECT 1 FROM runs WHERE run_id = ?");
     exists.bind(1, run_id);
     if (!exists.step()) {
-      exec("ROLLBACK");
+      static_cast<void>(exec("ROLLBACK"));
       return core::make_error(fmt::format("no run '{}' in the results store {}", run_id, path_));
     }
     Stmt s(db_, remove ? "DELETE FROM tags WHERE run_id = ? AND tag = ?"
                        : "INSERT OR IGNORE INTO tags (run_id, tag) VALUES (?, ?)");
     for (const auto& t : tags) s.bind(1, run_id).bind(2, t).run();
   } catch (const std::exception& e) {
-    exec("ROLLBACK");
+    static_cast<void>(exec("ROLLBACK"));
     return core::make_error(fmt::format("results store {}: {}", path_, e.what()));
   }
   return exec("COMMIT");
@@ -396,11 +399,11 @@ core::Expected<void> Store::remove(const std::string& run_id) {
     Stmt s(db_, "DELETE FROM runs WHERE run_id = ?");
     s.bind(1, run_id).run();
     if (sqlite3_changes(db_) == 0) {
-      exec("ROLLBACK");
+      static_cast<void>(exec("ROLLBACK"));
       return core::make_error(fmt::format("no run '{}' in the results store {}", run_id, path_));
     }
   } catch (const std::exception& e) {
-    exec("ROLLBACK");
+    static_cast<void>(exec("ROLLBACK"));
     return core::make_error(fmt::format("results store {}: {}", path_, e.what()));
   }
   return exec("COMMIT");

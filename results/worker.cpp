@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include "core/energy/recorder.hpp"
 #include "core/harness.hpp"
 #include "core/inventory.hpp"
 #include "core/placement.hpp"
@@ -160,6 +161,7 @@ int worker_main(int argc, char** argv) {
   std::vector<std::string> param_args, peak_args;
   core::RepetitionPolicy policy;
   int threads = 0;
+  std::string energy_meters = "auto";
   app.add_flag("--list", list, "Print the benchmarks this worker has (JSON) and exit");
   app.add_flag("--inventory", inventory, "Print this node's inventory (JSON) and exit");
   app.add_option("--benchmark,-b", benchmark, "Run one benchmark instance");
@@ -170,6 +172,9 @@ int worker_main(int argc, char** argv) {
                  "Append JSON Lines events here (default: stdout); {rank} becomes the process's rank");
   app.add_option("--threads", threads, "OpenMP threads (default: one per physical core, at most the CPUs this process may use and SLURM_CPUS_PER_TASK)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--energy", energy_meters,
+                 "Energy meters: auto (rapl, nvml: those this node has), none, or a list such as rapl,nvml,ipmi")
+      ->capture_default_str();
   app.add_option("--peak", peak_args, "Peak override id=value in base units, e.g. cpu.fp64=1e12");
   app.add_option("--warmup", policy.warmup, "Warm-up repetitions")->capture_default_str();
   app.add_option("--min-reps", policy.min_reps, "Minimum timed repetitions")->capture_default_str();
@@ -208,6 +213,7 @@ int worker_main(int argc, char** argv) {
       }
       policy = policy_from_json(plan->value("policy", json::object()), policy);
       if (plan->contains("threads")) threads = (*plan)["threads"].get<int>();
+      if (plan->contains("energy")) energy_meters = (*plan)["energy"].get<std::string>();
       const json overrides = plan->value("peaks", json::object());
       for (const auto& [id, v] : overrides.items()) peaks.apply_override(id, v.get<double>());
       int index = 0;
@@ -260,13 +266,22 @@ int worker_main(int argc, char** argv) {
     return 2;
   }
 
+  // One process per node reads the meters (the node-local rank 0), so ranks sharing a node
+  // never count its energy twice.
+  const core::Placement where = core::detect_placement();
+  std::unique_ptr<core::energy::Recorder> recorder;
   core::Context ctx;
+  if (where.local_rank == 0)
+    recorder = std::make_unique<core::energy::Recorder>(core::energy::RecorderOptions{energy_meters});
+  else
+    ctx.energy_reason = fmt::format("not measured by this rank: local rank 0 on {} reads the node's meters", where.node);
+  ctx.energy = recorder.get();
   ctx.inventory = &inv;
   ctx.peaks = &peaks;
   ctx.threads = threads > 0 ? threads : default_threads(inv);
   omp_set_num_threads(ctx.threads);
   try {
-    return run_instances(instances, ctx, core::detect_placement(), out, !plan_path.empty());
+    return run_instances(instances, ctx, where, out, !plan_path.empty());
   } catch (const std::exception& e) {
     std::cerr << "converge worker: " << e.what() << "\n";
     return 1;

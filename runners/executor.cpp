@@ -112,6 +112,7 @@ json synthesized_failure(const PlannedInstance& inst, int rank, const std::strin
   r.reason = reason;
   r.started_at = started_at;
   r.finished_at = core::utc_timestamp();
+  r.energy.reason = "not measured: the instance produced no result";
   return results::to_json(r);
 }
 
@@ -124,6 +125,7 @@ double instance_timeout(const PlannedInstance& inst, const ExecOptions& options)
 json worker_plan(const std::vector<PlannedInstance>& instances, const ExecOptions& options) {
   json plan = {{"policy", options.policy}, {"instances", json::array()}};
   if (options.threads > 0) plan["threads"] = options.threads;
+  plan["energy"] = options.energy;
   plan["peaks"] = json::object();
   for (const auto& [id, v] : options.peaks) plan["peaks"][id] = v;
   for (const auto& inst : instances)

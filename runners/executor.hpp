@@ -21,6 +21,7 @@ struct ExecOptions {
   int threads = 0;                     ///< 0: the worker's default (one per core)
   std::map<std::string, double> peaks; ///< peak overrides, base units
   double timeout_s = 0;                ///< per instance; 0: 3 x budget + 60 s
+  std::string energy = "auto";         ///< meters for the workers: auto, none, or "rapl,nvml,..."
   std::string work_dir;                ///< plans, events and worker stderr go here
   /// The command in front of the worker for an instance (empty: run it directly).
   std::function<std::vector<std::string>(const PlannedInstance&)> prefix;

@@ -91,14 +91,17 @@ std::string shell_quote(const std::string& w) {
 
 std::string shell_join(const std::vector<std::string>& argv) {
   std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + shell_quote(a);
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    out += shell_quote(a);
+  }
   return out;
 }
 
 std::vector<std::string> with_modules(const Partition& p, std::vector<std::string> argv) {
   if (p.modules.empty()) return argv;
   std::string load = "module load";
-  for (const auto& m : p.modules) load += " " + shell_quote(m);
+  for (const auto& m : p.modules) load.append(" ").append(shell_quote(m));
   std::vector<std::string> out = {"bash", "-lc", load + " && exec \"$@\"", "converge-env"};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;

@@ -148,6 +148,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--partition", ro.partition, "Partition of the site (default: the site's only partition)");
     cmd->add_option("--param,-p", ro.params, "name=value for every instance that has the parameter (repeatable)");
     cmd->add_option("--out,-o", ro.out, "Run document path (default: converge-results/RUN_ID.json)");
+    cmd->add_option("--energy", ro.energy,
+                    "Energy meters: auto (those the node has: rapl, nvml), none, or a list such as rapl,nvml,ipmi "
+                    "(default: the partition's energy list, else auto)");
     cmd->add_option("--db", ro.db,
                     "Results store to index the run in (default: the site's results_db, else $CONVERGE_DB, else "
                     "$XDG_DATA_HOME/converge/results.db)");

@@ -66,7 +66,9 @@ core::Expected<Suite> suite_for(const RunRequest& o, const WorkerSet& workers) {
   if (o.suite.empty() && workers.find(target) != nullptr) {
     suite.name = target;
     suite.source = "command line";
-    suite.instances.push_back(SuiteInstance{target, {}, json::object()});
+    SuiteInstance single;
+    single.benchmark = target;
+    suite.instances.push_back(single);
   } else if (o.suite.empty() && !is_builtin_suite(target) && !fs::exists(target)) {
     std::vector<std::string> names = workers.ids();
     for (const auto& [n, d] : builtin_suites()) names.push_back(n);
@@ -278,6 +280,10 @@ int run_main(const RunRequest& o) {
     out = !o.out.empty() ? o.out : default_run_path(doc.run_id);
   }
   exec.policy = policy_for(o, exec.policy);
+  // The partition's meters; without a list, whatever the node has (auto).
+  exec.energy = !o.energy.empty() ? o.energy
+                : partition.energy.empty() ? "auto"
+                                           : fmt::format("{}", fmt::join(partition.energy, ","));
   const std::string run_id = run.value("run_id", "");
   const LaunchContext ctx = make_launch_context(partition);
   // The run's own directory, created here and removed once the run is complete: inside

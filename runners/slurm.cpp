@@ -44,7 +44,7 @@ std::string sbatch_script(const std::vector<PlannedInstance>& instances, const P
       job.run_id, job.suite, p.name);
   if (!p.modules.empty()) {
     s += "module load";
-    for (const auto& m : p.modules) s += " " + shell_quote(m);
+    for (const auto& m : p.modules) s.append(" ").append(shell_quote(m));
     s += "\n";
   }
   for (const auto& [k, v] : p.variables) s += fmt::format("export {}={}\n", k, shell_quote(v));

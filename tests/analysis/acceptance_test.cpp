@@ -422,3 +422,13 @@ TEST(CheckRun, ParamsMatchWhatThePlanGaveOrWhatRan) {
   e.params = {{"threads", "auto"}};
   EXPECT_EQ(only(check_run(run["results"], {e})).status, CheckStatus::missing);  // no plan: only what ran
 }
+
+TEST(CheckRun, AFigureMeasuredWhileThrottledFails) {
+  json r = ok_result("micro.stream.triad", triad_params, "bandwidth", 201e9, "B/s");
+  r["energy"] = {{"measured", true}, {"flags", {"gpu-0 throttled: power cap"}}};
+  const auto c = only(check_run(run_of({r}), {triad()}));
+  EXPECT_EQ(c.status, CheckStatus::fail);
+  EXPECT_NE(c.message.find("within the bounds"), std::string::npos) << c.message;
+  EXPECT_NE(c.message.find("; flagged during the measurement: gpu-0 throttled: power cap"), std::string::npos)
+      << c.message;
+}

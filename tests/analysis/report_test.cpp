@@ -48,12 +48,14 @@ json rate_result(const std::string& benchmark, int instance, const json& params,
           {"time", {{"n", samples.size()}, {"median", median}, {"min", s.front()}, {"max", s.back()}, {"cv", 0.02}}},
           {"work", {{"flops", flops}, {"bytes", bytes}, {"items", 1}}},
           {"metrics", json::array({m})},
-          {"verification", {{"status", "passed"}}}};
+          {"verification", {{"status", "passed"}}},
+          {"energy", {{"measured", false}, {"reason", "no energy meter configured"}}}};
 }
 
 json skipped_result(const std::string& benchmark, int instance, const std::string& reason) {
   return {{"benchmark", benchmark}, {"instance", instance}, {"host", "node01"}, {"rank", 0},
-          {"params", {{"threads", "2"}}}, {"status", "skipped"}, {"reason", reason}, {"metrics", json::array()}};
+          {"params", {{"threads", "2"}}}, {"status", "skipped"}, {"reason", reason}, {"metrics", json::array()},
+          {"energy", {{"measured", false}, {"reason", "no energy meter configured"}}}};
 }
 
 // Triad at n = 1M, 2M, 4M (20 GB/s each: 24 B and 2 FLOP per element), DGEMM n=128, fp16 skipped.
@@ -199,19 +201,20 @@ TEST(Report, EnergyNotMeasuredSaysWhy) {
   auto e = result_energy(r, run);
   EXPECT_FALSE(e.measured);
   EXPECT_EQ(e.reason, "not measured: no energy meter configured");
-  run["launch"]["partition_config"]["energy"] = {"rapl", "ipmi"};
-  e = result_energy(r, run);
-  EXPECT_FALSE(e.measured);
-  EXPECT_EQ(e.reason, "not measured: the partition's energy meters (rapl, ipmi) are not read by this version");
   json with = r;
-  with["energy"] = {{"reason", "RAPL counters not readable (permission denied)"}};
+  with["energy"] = {{"measured", false}, {"reason", "rapl: permission denied on /sys/class/powercap/intel-rapl:0/energy_uj"}};
+  EXPECT_EQ(result_energy(with, run).reason,
+            "not measured: rapl: permission denied on /sys/class/powercap/intel-rapl:0/energy_uj");
+  with.erase("energy");
+  EXPECT_EQ(result_energy(with, run).reason, "not measured: the run document predates energy figures");
+  with["energy"] = {{"measured", false}, {"reason", "RAPL counters not readable (permission denied)"}};
   EXPECT_EQ(result_energy(with, run).reason, "not measured: RAPL counters not readable (permission denied)");
 }
 
 TEST(Report, EnergyMeasuredGivesFigures) {
   json run = run_doc("r1", "cpu");
   json r = run["results"][0];  // triad n=1M: 24e6 B per repetition
-  r["energy"] = {{"joules", 0.06}, {"avg_power_w", 50.0}};
+  r["energy"] = {{"measured", true}, {"joules", 0.6}, {"joules_per_rep", 0.06}, {"avg_watts", 50.0}};
   const auto e = result_energy(r, run);
   ASSERT_TRUE(e.measured);
   EXPECT_DOUBLE_EQ(e.joules, 0.06);

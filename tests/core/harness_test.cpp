@@ -1,7 +1,10 @@
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "core/energy/recorder.hpp"
 #include "core/harness.hpp"
 
 using namespace converge::core;
@@ -41,6 +44,8 @@ namespace {
 
 struct Behaviour {
   bool skip = false, throw_in_setup = false, throw_in_run = false, wrong = false;
+  int throw_at = 0;  ///< throw on this call of run() (1-based), 0: never
+  int sleep_us = 0;  ///< each repetition lasts at least this long
 };
 
 class Counting : public Benchmark {
@@ -55,7 +60,8 @@ class Counting : public Benchmark {
   }
   void run() override {
     if (b_.throw_in_run) throw std::runtime_error("kernel exploded");
-    ++runs_;
+    if (++runs_ == b_.throw_at) throw std::runtime_error("kernel exploded in a timed repetition");
+    if (b_.sleep_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(b_.sleep_us));
   }
   Verification verify() override {
     if (b_.wrong) return Verification::failed("count", "element 3: 1 != 2", 1, 0);
@@ -167,4 +173,72 @@ TEST(Harness, MetricCiMapsThroughTheFormula) {
   EXPECT_DOUBLE_EQ(m[1].value, 1);  // 2 s / 2 items
   EXPECT_DOUBLE_EQ(m[1].ci_low, 0.75);
   EXPECT_DOUBLE_EQ(m[1].ci_high, 2);
+}
+
+namespace {
+
+// A power meter whose sensor updates every 50 ms: 100 W flat.
+class FlatPower : public energy::Meter {
+ public:
+  std::string name() const override { return "flat"; }
+  std::vector<std::string> domains() const override { return {"package-0"}; }
+  bool counts_energy() const override { return false; }
+  double resolution() const override { return 1; }
+  double update_period_s() const override { return 0.05; }
+  Expected<std::vector<double>> read() override { return std::vector<double>{100.0}; }
+};
+
+}  // namespace
+
+TEST(Harness, MeasuresTheTimedRegionsEnergyForTenSensorUpdatesAndDerivesEfficiency) {
+  std::vector<std::unique_ptr<energy::Meter>> meters;
+  meters.push_back(std::make_unique<FlatPower>());
+  energy::Recorder rec(std::move(meters), {}, 0.01);
+  Context ctx;
+  ctx.energy = &rec;
+  RepetitionPolicy p = fast_policy();
+  p.max_reps = 100000;  // the min time (10 updates = 0.5 s) decides, not the count
+  p.ci_target = 1;
+  Behaviour slow;
+  slow.sleep_us = 2000;
+  const Result r = run_instance(spec(slow), {}, p, ctx);
+  ASSERT_EQ(r.status, Status::ok) << r.reason;
+  ASSERT_TRUE(r.energy.measured) << r.energy.reason;
+  double timed = 0;
+  for (double s : r.samples_s) timed += s;
+  EXPECT_GE(timed, 0.5);
+  EXPECT_GE(r.energy.domains[0].region_s, 0.5);
+  EXPECT_FALSE(r.energy.low_confidence);
+  EXPECT_NEAR(r.energy.avg_watts, 100, 1);
+  EXPECT_NEAR(r.energy.joules_per_rep, r.energy.joules / static_cast<double>(r.samples_s.size()), 1e-12);
+  ASSERT_EQ(r.energy.efficiency.size(), 1u);  // the rate metric, not the time-per-item one
+  EXPECT_EQ(r.energy.efficiency[0].metric, "flop_rate_per_watt");
+  EXPECT_EQ(r.energy.efficiency[0].unit, "FLOP/s/W");
+  EXPECT_NEAR(r.energy.efficiency[0].value, r.metrics[0].value / r.energy.avg_watts, 1e-6 * r.metrics[0].value);
+}
+
+TEST(Harness, WithoutARecorderEnergyIsNotMeasuredWithTheReason) {
+  Context ctx;
+  ctx.energy_reason = "not measured by this rank: local rank 0 on n1 reads the node's meters";
+  const Result r = run_instance(spec({}), {}, fast_policy(), ctx);
+  EXPECT_FALSE(r.energy.measured);
+  EXPECT_EQ(r.energy.reason, ctx.energy_reason);
+  EXPECT_EQ(run_instance(spec({}), {}, fast_policy(), Context{}).energy.reason, "no energy meter configured");
+}
+
+TEST(Harness, ARepetitionThatThrowsStopsTheSampler) {
+  std::vector<std::unique_ptr<energy::Meter>> meters;
+  meters.push_back(std::make_unique<FlatPower>());
+  energy::Recorder rec(std::move(meters), {}, 0.01);
+  Context ctx;
+  ctx.energy = &rec;
+  Behaviour b;
+  b.throw_at = 5;  // after 3 warm-up repetitions: inside the measured region
+  const Result r = run_instance(spec(b), {}, fast_policy(), ctx);
+  EXPECT_EQ(r.status, Status::failed);
+  EXPECT_NE(r.reason.find("timed repetitions: kernel exploded in a timed repetition"), std::string::npos) << r.reason;
+  // The recorder can measure again: its sampler thread was stopped and joined.
+  const Result again = run_instance(spec({}), {}, fast_policy(), ctx);
+  EXPECT_EQ(again.status, Status::ok) << again.reason;
+  EXPECT_TRUE(again.energy.measured);
 }

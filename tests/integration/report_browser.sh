@@ -21,8 +21,8 @@ benchmarks:
     params: {n: 128}
   - benchmark: micro.peakflops.fp64
 EOF
-expect_status 0 "$CONVERGE" run tiny.yaml --out docs/run1.json
-expect_status 0 "$CONVERGE" run tiny.yaml --out docs/run2.json
+expect_status 0 "$CONVERGE" run tiny.yaml --energy none --out docs/run1.json
+expect_status 0 "$CONVERGE" run tiny.yaml --energy none --out docs/run2.json
 run_id() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$1"; }
 run1=$(run_id docs/run1.json)
 run2=$(run_id docs/run2.json)

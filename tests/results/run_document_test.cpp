@@ -183,7 +183,7 @@ TEST(RunDocument, ResultKeysAreInTheDocumentedOrder) {
   const std::vector<std::string> expected = {
       "benchmark",  "family",      "backend", "instance", "host", "rank", "params", "status",  "reason",
       "started_at", "finished_at", "policy",  "warmup_reps", "samples_s", "time",
-      "stop_reason", "wall_s",     "timer",   "work",   "metrics", "verification", "notes"};
+      "stop_reason", "wall_s",     "timer",   "work",   "metrics", "verification", "notes", "energy"};
   EXPECT_EQ(keys, expected);
 }
 

@@ -79,6 +79,12 @@ def result_errors(i, r):
         if verification["status"] != "failed":
             errors.append(f"{where}: status invalid but verification {verification['status']} "
                           "(invalid means verification failed)")
+    energy = r["energy"]
+    if energy["measured"]:
+        if not (finite(energy["joules"]) and energy["joules"] >= 0) or not energy["domains"]:
+            errors.append(f"{where}: energy measured but joules {energy['joules']} / no domains")
+    elif not energy["reason"] or energy["joules"] is not None:
+        errors.append(f"{where}: energy not measured needs a reason and null joules")
     if status != "ok" and not r["reason"]:
         errors.append(f"{where}: status {status} without a reason")
     if status != "ok" and r["metrics"]:

@@ -1,0 +1,198 @@
+#include "core/energy/recorder.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/timer.hpp"
+
+namespace converge::core::energy {
+
+struct Recorder::Shared {
+  std::mutex m;
+  std::condition_variable cv;
+  bool stop = false;
+  double cpu_s = 0;  // the sampler thread's own CPU time
+};
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+bool in_total(const std::string& domain) {
+  return domain.rfind("package-", 0) == 0 || domain.rfind("dram-", 0) == 0 || domain.rfind("gpu-", 0) == 0;
+}
+
+}  // namespace
+
+double integrate_power(const std::vector<double>& t, const std::vector<double>& w) {
+  double e = 0;
+  for (std::size_t i = 1; i < t.size() && i < w.size(); ++i) e += 0.5 * (w[i] + w[i - 1]) * (t[i] - t[i - 1]);
+  return e;
+}
+
+Recorder::Recorder(const RecorderOptions& options) : period_s_(options.sample_period_s), shared_(new Shared) {
+  std::vector<std::string> names;
+  if (options.meters == "auto") {
+    names = {"rapl", "nvml"};
+  } else if (options.meters != "none" && !options.meters.empty()) {
+    std::stringstream ss(options.meters);
+    for (std::string n; std::getline(ss, n, ',');)
+      if (!n.empty()) names.push_back(n);
+  }
+  for (const auto& n : names) {
+    auto m = open_meter(n);
+    if (m) meters_.push_back(std::move(*m));
+    else unavailable_.push_back(n + ": " + m.error());
+  }
+  if (options.meters == "none") unavailable_.push_back("no energy meter configured (energy: none)");
+}
+
+Recorder::Recorder(std::vector<std::unique_ptr<Meter>> meters, std::vector<std::string> unavailable, double period)
+    : meters_(std::move(meters)), unavailable_(std::move(unavailable)), period_s_(period), shared_(new Shared) {}
+
+Recorder::~Recorder() {
+  if (sampler_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(shared_->m);
+      shared_->stop = true;
+    }
+    shared_->cv.notify_all();
+    sampler_.join();
+  }
+}
+
+std::string Recorder::unavailable_reason() const {
+  if (active()) return "";
+  if (unavailable_.empty()) return "no energy meter configured";
+  return fmt::format("{}", fmt::join(unavailable_, "; "));
+}
+
+double Recorder::slowest_update_period_s() const {
+  double p = 0;
+  for (const auto& m : meters_) p = std::max(p, m->update_period_s());
+  return p;
+}
+
+void Recorder::sample_all(double now) {
+  for (std::size_t i = 0; i < meters_.size(); ++i) {
+    auto& s = series_[i];
+    if (!s.error.empty()) continue;
+    auto r = meters_[i]->read();
+    if (!r) {
+      s.error = r.error();
+      continue;
+    }
+    s.t.push_back(now);
+    s.v.push_back(std::move(*r));
+  }
+}
+
+void Recorder::sampler_loop() {
+  const double cpu0 = thread_cpu_seconds();
+  std::unique_lock<std::mutex> lock(shared_->m);
+  while (!shared_->stop) {
+    shared_->cv.wait_for(lock, std::chrono::duration<double>(period_s_));
+    if (shared_->stop) break;
+    lock.unlock();
+    sample_all(monotonic_seconds());
+    lock.lock();
+  }
+  shared_->cpu_s = thread_cpu_seconds() - cpu0;
+}
+
+void Recorder::start() {
+  series_.assign(meters_.size(), Series{});
+  telemetry_before_.clear();
+  for (auto& m : meters_) telemetry_before_.push_back(m->telemetry());
+  shared_->stop = false;
+  shared_->cpu_s = 0;
+  t0_ = monotonic_seconds();
+  sample_all(t0_);
+  if (active()) sampler_ = std::thread([this] { sampler_loop(); });
+}
+
+EnergyResult Recorder::stop() {
+  const double t1 = monotonic_seconds();
+  if (sampler_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(shared_->m);
+      shared_->stop = true;
+    }
+    shared_->cv.notify_all();
+    sampler_.join();
+  }
+  sample_all(t1);
+  EnergyResult out;
+  const double region = t1 - t0_;
+  std::vector<std::string> problems = unavailable_;
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < meters_.size(); ++i) {
+    auto& meter = *meters_[i];
+    const auto& s = series_[i];
+    const auto after = meter.telemetry();
+    for (const auto& [k, v] : telemetry_before_[i]) out.telemetry_before[k] = v;
+    for (const auto& [k, v] : after) out.telemetry_after[k] = v;
+    for (auto& f : meter.flags(telemetry_before_[i], after)) out.flags.push_back(std::move(f));
+    if (!s.error.empty() || s.t.size() < 2) {
+      problems.push_back(meter.name() + ": " + (s.error.empty() ? "fewer than two readings" : s.error));
+      continue;
+    }
+    const auto names = meter.domains();
+    for (std::size_t d = 0; d < names.size(); ++d) {
+      DomainEnergy e;
+      e.meter = meter.name();
+      e.domain = names[d];
+      e.region_s = region;
+      e.readings = static_cast<int>(s.t.size());
+      e.resolution = meter.resolution();
+      e.update_period_s = meter.update_period_s();
+      e.covered_s = s.t.back() - s.t.front();
+      if (meter.counts_energy()) {
+        e.method = "counter";
+        e.joules = s.v.back()[d] - s.v.front()[d];
+        e.level = 3;
+      } else {
+        e.method = "power";
+        std::vector<double> w;
+        for (const auto& v : s.v) w.push_back(v[d]);
+        e.joules = integrate_power(s.t, w);
+        // Level 1: averaged at 1 Hz or faster over the whole region. (Level 2 needs an idle
+        // measurement as well, which this recorder does not take.)
+        const double interval = e.readings > 1 ? e.covered_s / (e.readings - 1) : INFINITY;
+        e.level = interval <= 1.0 && e.covered_s >= 0.99 * region ? 1 : 0;
+      }
+      e.avg_watts = region > 0 ? e.joules / region : 0;
+      e.low_confidence = region < 10 * e.update_period_s;
+      out.domains.push_back(e);
+    }
+  }
+  const bool node = std::any_of(out.domains.begin(), out.domains.end(), [](const auto& e) { return e.domain == "node"; });
+  for (const auto& e : out.domains) {
+    if (node ? e.domain != "node" : !in_total(e.domain)) continue;
+    out.joules += e.joules;
+    out.low_confidence = out.low_confidence || e.low_confidence;
+    parts.push_back(e.domain);
+  }
+  out.total_of = fmt::format("{}", fmt::join(parts, "+"));
+  out.avg_watts = region > 0 ? out.joules / region : 0;
+  out.measured = !parts.empty();
+  out.reason = fmt::format("{}", fmt::join(problems, "; "));
+  if (!out.measured && out.reason.empty()) out.reason = "no energy meter configured";
+  out.sampler_cpu_fraction = region > 0 ? shared_->cpu_s / region : 0;
+  return out;
+}
+
+}  // namespace converge::core::energy
