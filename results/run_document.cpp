@@ -398,7 +398,7 @@ json energy_json(const core::energy::EnergyResult& e) {
                        {"avg_watts", num(d.avg_watts)}, {"region_s", num(d.region_s)}, {"covered_s", num(d.covered_s)},
                        {"readings", d.readings}, {"resolution", num(d.resolution)},
                        {"update_period_s", num(d.update_period_s)}, {"level", d.level},
-                       {"low_confidence", d.low_confidence}});
+                       {"low_confidence", d.low_confidence}, {"idle_watts", num(d.idle_watts)}});
   json efficiency = json::array();
   for (const auto& x : e.efficiency) efficiency.push_back({{"metric", x.metric}, {"unit", x.unit}, {"value", num(x.value)}});
   json before = json::object(), after = json::object();
@@ -409,6 +409,8 @@ json energy_json(const core::energy::EnergyResult& e) {
           {"joules", num(e.measured ? e.joules : nan)},
           {"avg_watts", num(e.measured ? e.avg_watts : nan)},
           {"total_of", e.total_of},
+          {"idle_watts", num(e.idle_watts)},
+          {"dynamic_joules", num(e.dynamic_joules)},
           {"low_confidence", e.low_confidence},
           {"domains", domains},
           {"efficiency", efficiency},
@@ -427,6 +429,8 @@ core::energy::EnergyResult energy_from_json(const json& j) {
   read(j, "joules", e.joules);
   read(j, "avg_watts", e.avg_watts);
   read(j, "total_of", e.total_of);
+  read(j, "idle_watts", e.idle_watts);
+  read(j, "dynamic_joules", e.dynamic_joules);
   read(j, "low_confidence", e.low_confidence);
   read_array(j, "domains", e.domains, [](const json& dj) {
     expect_object(dj);
@@ -443,6 +447,7 @@ core::energy::EnergyResult energy_from_json(const json& j) {
     read(dj, "update_period_s", d.update_period_s);
     read(dj, "level", d.level);
     read(dj, "low_confidence", d.low_confidence);
+    read(dj, "idle_watts", d.idle_watts);
     return d;
   });
   read_array(j, "efficiency", e.efficiency, [](const json& xj) {

@@ -162,6 +162,7 @@ int worker_main(int argc, char** argv) {
   core::RepetitionPolicy policy;
   int threads = 0;
   std::string energy_meters = "auto";
+  double idle_baseline_s = 0;
   app.add_flag("--list", list, "Print the benchmarks this worker has (JSON) and exit");
   app.add_flag("--inventory", inventory, "Print this node's inventory (JSON) and exit");
   app.add_option("--benchmark,-b", benchmark, "Run one benchmark instance");
@@ -174,6 +175,9 @@ int worker_main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--energy", energy_meters,
                  "Energy meters: auto (rapl, nvml: those this node has), none, or a list such as rapl,nvml,ipmi")
+      ->capture_default_str();
+  app.add_option("--idle-baseline", idle_baseline_s,
+                 "Seconds of idle power measured before the first benchmark (0: none)")
       ->capture_default_str();
   app.add_option("--peak", peak_args, "Peak override id=value in base units, e.g. cpu.fp64=1e12");
   app.add_option("--warmup", policy.warmup, "Warm-up repetitions")->capture_default_str();
@@ -214,6 +218,7 @@ int worker_main(int argc, char** argv) {
       policy = policy_from_json(plan->value("policy", json::object()), policy);
       if (plan->contains("threads")) threads = (*plan)["threads"].get<int>();
       if (plan->contains("energy")) energy_meters = (*plan)["energy"].get<std::string>();
+      idle_baseline_s = plan->value("idle_baseline_s", idle_baseline_s);
       const json overrides = plan->value("peaks", json::object());
       for (const auto& [id, v] : overrides.items()) peaks.apply_override(id, v.get<double>());
       int index = 0;
@@ -271,10 +276,12 @@ int worker_main(int argc, char** argv) {
   const core::Placement where = core::detect_placement();
   std::unique_ptr<core::energy::Recorder> recorder;
   core::Context ctx;
-  if (where.local_rank == 0)
+  if (where.local_rank == 0) {
     recorder = std::make_unique<core::energy::Recorder>(core::energy::RecorderOptions{energy_meters});
-  else
+    recorder->measure_idle(idle_baseline_s);  // before any benchmark loads the node
+  } else {
     ctx.energy_reason = fmt::format("not measured by this rank: local rank 0 on {} reads the node's meters", where.node);
+  }
   ctx.energy = recorder.get();
   ctx.inventory = &inv;
   ctx.peaks = &peaks;

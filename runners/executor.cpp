@@ -126,6 +126,7 @@ json worker_plan(const std::vector<PlannedInstance>& instances, const ExecOption
   json plan = {{"policy", options.policy}, {"instances", json::array()}};
   if (options.threads > 0) plan["threads"] = options.threads;
   plan["energy"] = options.energy;
+  if (options.idle_baseline_s > 0) plan["idle_baseline_s"] = options.idle_baseline_s;
   plan["peaks"] = json::object();
   for (const auto& [id, v] : options.peaks) plan["peaks"][id] = v;
   for (const auto& inst : instances)

@@ -151,6 +151,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--energy", ro.energy,
                     "Energy meters: auto (those the node has: rapl, nvml), none, or a list such as rapl,nvml,ipmi "
                     "(default: the partition's energy list, else auto)");
+    cmd->add_option("--idle-baseline", ro.idle_baseline,
+                    "Seconds of idle power each worker measures before its first benchmark: results then show "
+                    "dynamic energy, and sampled power meets EE HPC WG Level 2 (default 0: none)");
     cmd->add_option("--db", ro.db,
                     "Results store to index the run in (default: the site's results_db, else $CONVERGE_DB, else "
                     "$XDG_DATA_HOME/converge/results.db)");

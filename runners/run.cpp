@@ -280,6 +280,7 @@ int run_main(const RunRequest& o) {
     out = !o.out.empty() ? o.out : default_run_path(doc.run_id);
   }
   exec.policy = policy_for(o, exec.policy);
+  if (o.idle_baseline > 0) exec.idle_baseline_s = o.idle_baseline;
   // The partition's meters; without a list, whatever the node has (auto).
   exec.energy = !o.energy.empty() ? o.energy
                 : partition.energy.empty() ? "auto"

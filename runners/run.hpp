@@ -19,6 +19,7 @@ struct RunRequest {
   std::string out;        ///< run document path
   std::string resume;     ///< run document path or run id to complete
   std::string work_dir;   ///< plans, events, job scripts; default beside the run document
+  double idle_baseline = 0;  ///< seconds of idle power before the benchmarks (0: none)
   std::string energy;     ///< meters: "" = the partition's (auto without a list), auto, none, or a list
   std::string db;         ///< results store ("" = the site's results_db, else the default)
   std::vector<std::string> params, peaks;

@@ -86,10 +86,13 @@ double Recorder::slowest_update_period_s() const {
   return p;
 }
 
-void Recorder::sample_all(double now) {
+void Recorder::sample_all(double now, bool all) {
   for (std::size_t i = 0; i < meters_.size(); ++i) {
     auto& s = series_[i];
     if (!s.error.empty()) continue;
+    // Between the ends, a meter is read at twice its sensor's update rate at most: faster only
+    // repeats values (and costs a process per read for IPMI).
+    if (!all && !s.t.empty() && now - s.t.back() < std::max(period_s_, 0.5 * meters_[i]->update_period_s())) continue;
     auto r = meters_[i]->read();
     if (!r) {
       s.error = r.error();
@@ -107,10 +110,19 @@ void Recorder::sampler_loop() {
     shared_->cv.wait_for(lock, std::chrono::duration<double>(period_s_));
     if (shared_->stop) break;
     lock.unlock();
-    sample_all(monotonic_seconds());
+    sample_all(monotonic_seconds(), false);
     lock.lock();
   }
   shared_->cpu_s = thread_cpu_seconds() - cpu0;
+}
+
+void Recorder::measure_idle(double seconds) {
+  if (!active() || seconds <= 0) return;
+  start();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const EnergyResult e = stop();
+  idle_.clear();
+  for (const auto& d : e.domains) idle_[d.meter + "/" + d.domain] = d.avg_watts;
 }
 
 void Recorder::start() {
@@ -120,7 +132,7 @@ void Recorder::start() {
   shared_->stop = false;
   shared_->cpu_s = 0;
   t0_ = monotonic_seconds();
-  sample_all(t0_);
+  sample_all(t0_, true);
   if (active()) sampler_ = std::thread([this] { sampler_loop(); });
 }
 
@@ -134,7 +146,7 @@ EnergyResult Recorder::stop() {
     shared_->cv.notify_all();
     sampler_.join();
   }
-  sample_all(t1);
+  sample_all(t1, true);
   EnergyResult out;
   const double region = t1 - t0_;
   std::vector<std::string> problems = unavailable_;
@@ -169,13 +181,16 @@ EnergyResult Recorder::stop() {
         std::vector<double> w;
         for (const auto& v : s.v) w.push_back(v[d]);
         e.joules = integrate_power(s.t, w);
-        // Level 1: averaged at 1 Hz or faster over the whole region. (Level 2 needs an idle
-        // measurement as well, which this recorder does not take.)
+        // Level 1: averaged at 1 Hz or faster over the whole region (Level 2 below, with idle power).
         const double interval = e.readings > 1 ? e.covered_s / (e.readings - 1) : INFINITY;
         e.level = interval <= 1.0 && e.covered_s >= 0.99 * region ? 1 : 0;
       }
       e.avg_watts = region > 0 ? e.joules / region : 0;
       e.low_confidence = region < 10 * e.update_period_s;
+      if (auto it = idle_.find(e.meter + "/" + e.domain); it != idle_.end()) {
+        e.idle_watts = it->second;
+        if (e.level == 1 && e.readings >= 10) e.level = 2;  // idle power and at least 10 readings
+      }
       out.domains.push_back(e);
     }
   }
@@ -187,6 +202,19 @@ EnergyResult Recorder::stop() {
     parts.push_back(e.domain);
   }
   out.total_of = fmt::format("{}", fmt::join(parts, "+"));
+  if (!idle_.empty()) {
+    double idle = 0;
+    bool all = true;
+    for (const auto& e : out.domains)
+      if (std::find(parts.begin(), parts.end(), e.domain) != parts.end()) {
+        all = all && std::isfinite(e.idle_watts);
+        idle += e.idle_watts;
+      }
+    if (all && !parts.empty()) {
+      out.idle_watts = idle;
+      out.dynamic_joules = out.joules - idle * region;
+    }
+  }
   out.avg_watts = region > 0 ? out.joules / region : 0;
   out.measured = !parts.empty();
   out.reason = fmt::format("{}", fmt::join(problems, "; "));

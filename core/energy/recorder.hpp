@@ -6,6 +6,7 @@
 // EE HPC WG power measurement methodology it satisfies (Level 1: power averaged at 1 Hz or
 // faster over the whole region; Level 2 adds idle power and at least 10 readings; Level 3
 // integrates energy counters).
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@ struct DomainEnergy {
   double update_period_s = 0;  ///< the sensor's
   int level = 0;               ///< EE HPC WG level satisfied (1..3), 0 when none
   bool low_confidence = false; ///< the region spans fewer than 10 sensor updates
+  double idle_watts = std::nan("");  ///< from the idle baseline, NaN without one
 };
 
 struct EnergyResult {
@@ -40,6 +42,8 @@ struct EnergyResult {
   /// package, dram and gpu domains (core, uncore and psys overlap them and are not added).
   double joules = 0, avg_watts = 0;
   std::string total_of;               ///< the domains the total is made of, e.g. "package-0+dram-0+gpu-0"
+  /// With an idle baseline: the total's idle power, and the energy above it over the region.
+  double idle_watts = std::nan(""), dynamic_joules = std::nan("");
   bool low_confidence = false;        ///< any domain of the total is
   std::vector<std::string> flags;     ///< throttling, clock drops, new ECC errors (from the meters)
   std::map<std::string, double> telemetry_before, telemetry_after;
@@ -79,6 +83,12 @@ class Recorder {
   /// region span at least 10 of its updates when the budget allows.
   double slowest_update_period_s() const;
 
+  /// Measures idle power for `seconds` with nothing running in this process (the idle
+  /// baseline); later results then carry idle watts and dynamic energy, and power meters
+  /// sampled at 1 Hz or faster with at least 10 readings satisfy Level 2.
+  void measure_idle(double seconds);
+  bool has_idle() const { return !idle_.empty(); }
+
   /// Reads every meter and starts the sampler. Errors of a meter during the region make its
   /// domains drop out of the result with the reason.
   void start();
@@ -91,7 +101,7 @@ class Recorder {
     std::vector<std::vector<double>> v;
     std::string error;
   };
-  void sample_all(double now);
+  void sample_all(double now, bool all);
   void sampler_loop();
 
   std::vector<std::unique_ptr<Meter>> meters_;
@@ -99,6 +109,7 @@ class Recorder {
   double period_s_ = 0.1;
   std::vector<Series> series_;
   std::vector<std::map<std::string, double>> telemetry_before_;
+  std::map<std::string, double> idle_;  ///< "meter/domain" -> idle watts
   double t0_ = 0;
   std::thread sampler_;
   struct Shared;

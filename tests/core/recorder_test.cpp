@@ -182,3 +182,30 @@ TEST(Recorder, IntegratePowerIsTheTrapezoidRule) {
 
 }  // namespace
 }  // namespace converge::core::energy
+
+namespace converge::core::energy {
+namespace {
+
+TEST(Recorder, IdleBaselineGivesDynamicEnergyAndLevelTwo) {
+  // 100 W while idle (the first 0.3 s), 300 W during the region.
+  Recorder rec(meters_of(std::make_unique<FakePower>(0.3, 0.01)), {}, 0.01);
+  rec.measure_idle(0.25);
+  ASSERT_TRUE(rec.has_idle());
+  busy_for(0.1);
+  rec.start();
+  busy_for(0.5);
+  const auto e = rec.stop();
+  ASSERT_TRUE(e.measured);
+  EXPECT_NEAR(e.domains[0].idle_watts, 100, 1);
+  EXPECT_EQ(e.domains[0].level, 2);
+  EXPECT_NEAR(e.idle_watts, 100, 1);
+  const double region = e.domains[0].region_s;
+  EXPECT_NEAR(e.dynamic_joules, 200 * region, 200 * region * 0.02);
+  Recorder none(meters_of(std::make_unique<FakePower>(0.3, 0.01)), {}, 0.01);
+  none.start();
+  busy_for(0.05);
+  EXPECT_TRUE(std::isnan(none.stop().dynamic_joules));
+}
+
+}  // namespace
+}  // namespace converge::core::energy
