@@ -90,9 +90,11 @@ void Recorder::sample_all(double now, bool all) {
   for (std::size_t i = 0; i < meters_.size(); ++i) {
     auto& s = series_[i];
     if (!s.error.empty()) continue;
-    // Between the ends, a meter is read at twice its sensor's update rate at most: faster only
-    // repeats values (and costs a process per read for IPMI).
-    if (!all && !s.t.empty() && now - s.t.back() < std::max(period_s_, 0.5 * meters_[i]->update_period_s())) continue;
+    // Between the ends, a coarse meter (a sensor updated every 0.5 s or slower: IPMI) is read at
+    // twice its update rate, not at the sampling rate: faster only repeats its values, and each
+    // IPMI read costs a process.
+    const double update = meters_[i]->update_period_s();
+    if (!all && !s.t.empty() && update >= 0.5 && now - s.t.back() < std::max(period_s_, 0.5 * update)) continue;
     auto r = meters_[i]->read();
     if (!r) {
       s.error = r.error();
