@@ -192,6 +192,16 @@ Comparison compare_samples(const std::vector<double>& baseline_times, const std:
       return out;
     }
   }
+  // The same samples (a run compared with itself, or an unchanged copy): nothing changed, and
+  // resampling them independently would only measure their spread.
+  if (base == cand) {
+    out.ratio = RatioCI{1.0, 1.0, 1.0, 0};
+    out.test = mann_whitney_u(cand, base);
+    out.change = 0;
+    out.verdict = Verdict::unchanged;
+    out.why = fmt::format("identical samples (n={}): the same measurement", base.size());
+    return out;
+  }
   out.ratio = bootstrap_median_ratio(base, cand, 2000, 1.0 - alpha);
   out.test = mann_whitney_u(cand, base);
   out.change = out.ratio.ratio - 1.0;

@@ -69,6 +69,7 @@ struct Comparison {
 /// Non-finite times are dropped first. With r = the time ratio's bootstrap CI at level
 /// 1 - alpha (2000 resamples, seed 42), change = median ratio - 1, p = Mann-Whitney p, and
 /// t = threshold, the rules, applied in this order, are:
+///   - unchanged  if the two samples are identical (a run compared with itself): ratio 1, CI [1, 1];
 ///   - noisy      if either side has fewer than 3 times ("too few samples (n=2)", the smaller n)
 ///                or a median time that is not positive;
 ///   - slower     if r.low > 1     and change > +t and p < alpha;

@@ -163,6 +163,7 @@ int worker_main(int argc, char** argv) {
   int threads = 0;
   std::string energy_meters = "auto";
   double idle_baseline_s = 0;
+  double min_clock_fraction = 0;
   app.add_flag("--list", list, "Print the benchmarks this worker has (JSON) and exit");
   app.add_flag("--inventory", inventory, "Print this node's inventory (JSON) and exit");
   app.add_option("--benchmark,-b", benchmark, "Run one benchmark instance");
@@ -175,6 +176,9 @@ int worker_main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--energy", energy_meters,
                  "Energy meters: auto (rapl, nvml: those this node has), none, or a list such as rapl,nvml,ipmi")
+      ->capture_default_str();
+  app.add_option("--min-clock-fraction", min_clock_fraction,
+                 "Flag a result whose GPU clock ended below this fraction of its maximum (0: off)")
       ->capture_default_str();
   app.add_option("--idle-baseline", idle_baseline_s,
                  "Seconds of idle power measured before the first benchmark (0: none)")
@@ -219,6 +223,7 @@ int worker_main(int argc, char** argv) {
       if (plan->contains("threads")) threads = (*plan)["threads"].get<int>();
       if (plan->contains("energy")) energy_meters = (*plan)["energy"].get<std::string>();
       idle_baseline_s = plan->value("idle_baseline_s", idle_baseline_s);
+      min_clock_fraction = plan->value("min_clock_fraction", min_clock_fraction);
       const json overrides = plan->value("peaks", json::object());
       for (const auto& [id, v] : overrides.items()) peaks.apply_override(id, v.get<double>());
       int index = 0;
@@ -277,7 +282,10 @@ int worker_main(int argc, char** argv) {
   std::unique_ptr<core::energy::Recorder> recorder;
   core::Context ctx;
   if (where.local_rank == 0) {
-    recorder = std::make_unique<core::energy::Recorder>(core::energy::RecorderOptions{energy_meters});
+    core::energy::RecorderOptions options;
+    options.meters = energy_meters;
+    options.min_clock_fraction = min_clock_fraction;
+    recorder = std::make_unique<core::energy::Recorder>(options);
     recorder->measure_idle(idle_baseline_s);  // before any benchmark loads the node
   } else {
     ctx.energy_reason = fmt::format("not measured by this rank: local rank 0 on {} reads the node's meters", where.node);

@@ -127,6 +127,7 @@ json worker_plan(const std::vector<PlannedInstance>& instances, const ExecOption
   if (options.threads > 0) plan["threads"] = options.threads;
   plan["energy"] = options.energy;
   if (options.idle_baseline_s > 0) plan["idle_baseline_s"] = options.idle_baseline_s;
+  if (options.min_clock_fraction > 0) plan["min_clock_fraction"] = options.min_clock_fraction;
   plan["peaks"] = json::object();
   for (const auto& [id, v] : options.peaks) plan["peaks"][id] = v;
   for (const auto& inst : instances)

@@ -23,6 +23,7 @@ struct ExecOptions {
   double timeout_s = 0;                ///< per instance; 0: 3 x budget + 60 s
   std::string energy = "auto";         ///< meters for the workers: auto, none, or "rapl,nvml,..."
   double idle_baseline_s = 0;          ///< idle power measured by each worker launch first
+  double min_clock_fraction = 0;       ///< flag results whose clock ended below this fraction of max
   std::string work_dir;                ///< plans, events and worker stderr go here
   /// The command in front of the worker for an instance (empty: run it directly).
   std::function<std::vector<std::string>(const PlannedInstance&)> prefix;

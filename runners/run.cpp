@@ -281,6 +281,7 @@ int run_main(const RunRequest& o) {
   }
   exec.policy = policy_for(o, exec.policy);
   if (o.idle_baseline > 0) exec.idle_baseline_s = o.idle_baseline;
+  exec.min_clock_fraction = partition.min_clock_fraction;
   // The partition's meters; without a list, whatever the node has (auto).
   exec.energy = !o.energy.empty() ? o.energy
                 : partition.energy.empty() ? "auto"

@@ -111,7 +111,7 @@ Reference parse_reference(const std::string& metric, const YAML::Node& n, const 
 
 Partition parse_partition(const YAML::Node& n, const std::string& source) {
   ok_or_throw(check_keys(n, {"name", "description", "launcher", "slurm", "mpirun", "resources", "environment",
-                             "backends", "energy", "peaks", "reference"},
+                             "backends", "energy", "min_clock_fraction", "peaks", "reference"},
                          source, "a partition"));
   Partition p;
   p.line = n.Mark().line + 1;
@@ -186,6 +186,12 @@ Partition parse_partition(const YAML::Node& n, const std::string& source) {
                                              near.empty() ? "" : " (did you mean '" + near[0] + "'?)",
                                              fmt::join(energy_meter_names(), ", ")));
       }
+  }
+  if (const auto f = n["min_clock_fraction"]) {
+    p.min_clock_fraction = number(f, source, "min_clock_fraction");
+    if (p.min_clock_fraction < 0 || p.min_clock_fraction > 1)
+      throw std::runtime_error(fmt::format("{}: min_clock_fraction is between 0 and 1 (0.9: flag a result whose clock "
+                                           "ended below 90% of its maximum), got {}", where(source, f), p.min_clock_fraction));
   }
   if (const auto pk = n["peaks"]) {
     if (!pk.IsMap()) throw std::runtime_error(where(source, pk) + ": peaks must be a mapping id: value (base units)");

@@ -54,6 +54,7 @@ struct Partition {
   std::map<std::string, std::string> variables;///< exported to the workers
   std::vector<std::string> backends;           ///< benchmark backends run here; empty: all
   std::vector<std::string> energy;             ///< meters: rapl, nvml, likwid, ipmi
+  double min_clock_fraction = 0;               ///< flag results whose clock ended below this fraction of max
   std::map<std::string, double> peaks;         ///< peak overrides, base units
   std::vector<ReferenceEntry> references;
   int line = 0;

@@ -3,10 +3,16 @@
 #include <fmt/format.h>
 
 #include "core/energy/ipmi.hpp"
+#include "core/energy/likwid.hpp"
 #include "core/energy/nvml.hpp"
 #include "core/energy/rapl.hpp"
 
 namespace converge::core::energy {
+
+#ifndef CONVERGE_HAVE_LIKWID
+// likwid.cpp is compiled only where CMake found likwid.h and liblikwid.
+Expected<std::unique_ptr<Meter>> open_likwid() { return make_error("built without likwid (Debian package likwid)"); }
+#endif
 
 namespace {
 
@@ -18,8 +24,9 @@ struct Known {
 Expected<std::unique_ptr<Meter>> rapl() { return open_rapl(); }
 Expected<std::unique_ptr<Meter>> nvml() { return open_nvml(); }
 Expected<std::unique_ptr<Meter>> ipmi() { return open_ipmi(); }
+Expected<std::unique_ptr<Meter>> likwid() { return open_likwid(); }
 
-const Known kMeters[] = {{"rapl", rapl}, {"nvml", nvml}, {"ipmi", ipmi}};
+const Known kMeters[] = {{"rapl", rapl}, {"nvml", nvml}, {"ipmi", ipmi}, {"likwid", likwid}};
 
 }  // namespace
 

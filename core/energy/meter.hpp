@@ -4,9 +4,9 @@
 // around a benchmark's timed region (core/energy/recorder.hpp); a meter that cannot be read
 // says why, and the figure is "not measured" with that reason, never invented.
 //
-// No meter needs an SDK at build time: RAPL reads sysfs, NVML is loaded with dlopen, IPMI
-// runs ipmitool. Each lives in its own file here (rapl.cpp, nvml.cpp, ipmi.cpp) and is listed
-// in meter.cpp's table.
+// RAPL reads sysfs, NVML is loaded with dlopen, IPMI runs ipmitool: none needs an SDK at
+// build time; likwid links Debian's likwid library where it is found (else it reports "built
+// without likwid"). Each lives in its own file here and is listed in meter.cpp's table.
 #include <functional>
 #include <map>
 #include <memory>
@@ -46,7 +46,7 @@ class Meter {
   }
 };
 
-/// Opens the named meter ("rapl", "nvml", "ipmi"); the error is the reason it cannot be used
+/// Opens the named meter ("rapl", "nvml", "ipmi", "likwid"); the error is the reason it cannot be used
 /// here ("no powercap directory /sys/class/powercap", "libnvidia-ml.so.1 not found",
 /// "permission denied on .../energy_uj"), or, for an unknown name, the known ones.
 Expected<std::unique_ptr<Meter>> open_meter(const std::string& name);

@@ -51,6 +51,7 @@ struct Api {
   // Optional: each figure is left out where its function or the GPU lacks it.
   NvmlReturn (*energy)(NvmlDevice, unsigned long long*) = nullptr;  // mJ since driver load
   NvmlReturn (*clock)(NvmlDevice, int, unsigned*) = nullptr;        // MHz
+  NvmlReturn (*max_clock)(NvmlDevice, int, unsigned*) = nullptr;    // MHz, the boost ceiling
   NvmlReturn (*temperature)(NvmlDevice, int, unsigned*) = nullptr;  // degrees C
   NvmlReturn (*reasons)(NvmlDevice, unsigned long long*) = nullptr;
   NvmlReturn (*ecc)(NvmlDevice, int, int, unsigned long long*) = nullptr;
@@ -125,6 +126,7 @@ class NvmlMeter final : public Meter {
       unsigned long long ull = 0;
       if (api_.clock && api_.clock(d, kClockSm, &u) == kSuccess) t[g + ".sm_clock_mhz"] = u;
       if (api_.clock && api_.clock(d, kClockMem, &u) == kSuccess) t[g + ".mem_clock_mhz"] = u;
+      if (api_.max_clock && api_.max_clock(d, kClockSm, &u) == kSuccess) t[g + ".sm_clock_max_mhz"] = u;
       if (api_.temperature && api_.temperature(d, kTemperatureGpu, &u) == kSuccess) t[g + ".temperature_c"] = u;
       if (api_.reasons && api_.reasons(d, &ull) == kSuccess) t[g + ".throttle_reasons"] = static_cast<double>(ull);
       if (api_.ecc && api_.ecc(d, kUncorrected, kAggregateEcc, &ull) == kSuccess)
@@ -226,6 +228,7 @@ Expected<std::unique_ptr<Meter>> open_nvml(const NvmlOptions& options) {
     if (!found) return make_error(fmt::format("NVML: {} has no {} (not an NVML library, or too old)", path, symbol));
   find(h, "nvmlDeviceGetTotalEnergyConsumption", api.energy);
   find(h, "nvmlDeviceGetClockInfo", api.clock);
+  find(h, "nvmlDeviceGetMaxClockInfo", api.max_clock);
   find(h, "nvmlDeviceGetTemperature", api.temperature);
   // The newer name first: the older is deprecated since NVML 12.2 and may go.
   find(h, "nvmlDeviceGetCurrentClocksEventReasons", api.reasons);

@@ -43,7 +43,23 @@ double integrate_power(const std::vector<double>& t, const std::vector<double>& 
   return e;
 }
 
-Recorder::Recorder(const RecorderOptions& options) : period_s_(options.sample_period_s), shared_(new Shared) {
+std::vector<std::string> clock_flags(const std::map<std::string, double>& after, double fraction) {
+  std::vector<std::string> out;
+  if (fraction <= 0) return out;
+  const std::string suffix = ".sm_clock_mhz";
+  for (const auto& [key, mhz] : after) {
+    if (key.size() <= suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const std::string device = key.substr(0, key.size() - suffix.size());
+    auto max = after.find(device + ".sm_clock_max_mhz");
+    if (max == after.end() || !(max->second > 0) || mhz >= fraction * max->second) continue;
+    out.push_back(fmt::format("{} clock {:.0f} MHz at the end, below {:.0f}% of its {:.0f} MHz maximum", device, mhz,
+                              100 * fraction, max->second));
+  }
+  return out;
+}
+
+Recorder::Recorder(const RecorderOptions& options)
+    : period_s_(options.sample_period_s), min_clock_fraction_(options.min_clock_fraction), shared_(new Shared) {
   std::vector<std::string> names;
   if (options.meters == "auto") {
     names = {"rapl", "nvml"};
@@ -60,8 +76,13 @@ Recorder::Recorder(const RecorderOptions& options) : period_s_(options.sample_pe
   if (options.meters == "none") unavailable_.push_back("no energy meter configured (energy: none)");
 }
 
-Recorder::Recorder(std::vector<std::unique_ptr<Meter>> meters, std::vector<std::string> unavailable, double period)
-    : meters_(std::move(meters)), unavailable_(std::move(unavailable)), period_s_(period), shared_(new Shared) {}
+Recorder::Recorder(std::vector<std::unique_ptr<Meter>> meters, std::vector<std::string> unavailable, double period,
+                   double min_clock_fraction)
+    : meters_(std::move(meters)),
+      unavailable_(std::move(unavailable)),
+      period_s_(period),
+      min_clock_fraction_(min_clock_fraction),
+      shared_(new Shared) {}
 
 Recorder::~Recorder() {
   if (sampler_.joinable()) {
@@ -160,6 +181,7 @@ EnergyResult Recorder::stop() {
     for (const auto& [k, v] : telemetry_before_[i]) out.telemetry_before[k] = v;
     for (const auto& [k, v] : after) out.telemetry_after[k] = v;
     for (auto& f : meter.flags(telemetry_before_[i], after)) out.flags.push_back(std::move(f));
+    for (auto& f : clock_flags(after, min_clock_fraction_)) out.flags.push_back(std::move(f));
     if (!s.error.empty() || s.t.size() < 2) {
       problems.push_back(meter.name() + ": " + (s.error.empty() ? "fewer than two readings" : s.error));
       continue;

@@ -63,6 +63,9 @@ struct EnergyResult {
 struct RecorderOptions {
   std::string meters = "auto";
   double sample_period_s = 0.1;  ///< 10 Hz: above Level 1's 1 Hz
+  /// Flag a result whose clock ended below this fraction of its maximum (telemetry pairs
+  /// "X.sm_clock_mhz" / "X.sm_clock_max_mhz"); 0: off.
+  double min_clock_fraction = 0;
 };
 
 class Recorder {
@@ -71,7 +74,7 @@ class Recorder {
   explicit Recorder(const RecorderOptions& options = {});
   /// Takes already opened meters (tests).
   Recorder(std::vector<std::unique_ptr<Meter>> meters, std::vector<std::string> unavailable,
-           double sample_period_s = 0.1);
+           double sample_period_s = 0.1, double min_clock_fraction = 0);
   ~Recorder();
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
@@ -107,6 +110,7 @@ class Recorder {
   std::vector<std::unique_ptr<Meter>> meters_;
   std::vector<std::string> unavailable_;
   double period_s_ = 0.1;
+  double min_clock_fraction_ = 0;
   std::vector<Series> series_;
   std::vector<std::map<std::string, double>> telemetry_before_;
   std::map<std::string, double> idle_;  ///< "meter/domain" -> idle watts
@@ -115,6 +119,10 @@ class Recorder {
   struct Shared;
   std::unique_ptr<Shared> shared_;
 };
+
+/// "gpu-0 clock 1410 MHz at the end, below 90% of its 1980 MHz maximum" for every X with
+/// X.sm_clock_mhz < fraction * X.sm_clock_max_mhz in `after`. Pure; unit-tested.
+std::vector<std::string> clock_flags(const std::map<std::string, double>& after, double fraction);
 
 /// Integrates power samples (t in s, watts) with the trapezoid rule. Pure; unit-tested.
 double integrate_power(const std::vector<double>& t, const std::vector<double>& watts);

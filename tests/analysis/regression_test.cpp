@@ -248,3 +248,17 @@ TEST(Verdict, ToString) {
   EXPECT_EQ(to_string(Verdict::unchanged), "unchanged");
   EXPECT_EQ(to_string(Verdict::noisy), "noisy");
 }
+
+TEST(CompareSamples, ANoisyRunAgainstItselfIsStillUnchanged) {
+  // 30% noise and 5 samples: independent resampling alone would give a CI far wider than 5%.
+  const auto x = times(21, 5, 1e-3, 0.30);
+  const Comparison c = compare_samples(x, x);
+  EXPECT_EQ(c.verdict, Verdict::unchanged) << c.why;
+  EXPECT_EQ(c.ratio.low, 1.0);
+  EXPECT_EQ(c.ratio.high, 1.0);
+  EXPECT_NE(c.why.find("identical samples (n=5)"), std::string::npos) << c.why;
+  // A shuffled copy is not "identical": it goes through the statistics.
+  auto y = x;
+  std::swap(y[0], y[1]);
+  EXPECT_NE(compare_samples(x, y).why.find("Mann-Whitney"), std::string::npos);
+}

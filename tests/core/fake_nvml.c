@@ -15,6 +15,7 @@
  *   power_step_s=0.5 power_after_mw=300000 clock0=<CLOCK_MONOTONIC s>
  *                          power_mw before clock0 + power_step_s, power_after_mw after
  *   sm_mhz= mem_mhz= temp_c=                   nvmlDeviceGetClockInfo / GetTemperature
+ *   sm_max_mhz= mem_max_mhz=                   nvmlDeviceGetMaxClockInfo (default 1980, 2619)
  *   throttle=0x4           nvmlDeviceGetCurrentClocksThrottleReasons (default 0)
  *   ecc=3                  nvmlDeviceGetTotalEccErrors, uncorrected, aggregate (default 0)
  *   retired=1              nvmlDeviceGetRetiredPages, per cause (default 0)
@@ -196,6 +197,18 @@ EXPORT nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, int type, unsign
   double v = 0;
   if (type == 1) rc = value("sm_mhz", (unsigned)i, 1980, &v);       /* NVML_CLOCK_SM */
   else if (type == 2) rc = value("mem_mhz", (unsigned)i, 2619, &v);  /* NVML_CLOCK_MEM */
+  else return NVML_ERROR_INVALID_ARGUMENT;
+  if (rc == NVML_SUCCESS) *clock = (unsigned int)v;
+  return rc;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetMaxClockInfo(nvmlDevice_t device, int type, unsigned int* clock) {
+  nvmlReturn_t rc = NVML_SUCCESS;
+  int i = device_index(device, &rc);
+  if (i < 0) return rc;
+  double v = 0;
+  if (type == 1) rc = value("sm_max_mhz", (unsigned)i, 1980, &v); /* NVML_CLOCK_SM */
+  else if (type == 2) rc = value("mem_max_mhz", (unsigned)i, 2619, &v);
   else return NVML_ERROR_INVALID_ARGUMENT;
   if (rc == NVML_SUCCESS) *clock = (unsigned int)v;
   return rc;

@@ -166,9 +166,9 @@ TEST(Nvml, TelemetryPerGpu) {
   ASSERT_TRUE(m);
   const auto t = m->telemetry();
   const std::map<std::string, double> expected = {
-      {"gpu-0.sm_clock_mhz", 1980}, {"gpu-0.mem_clock_mhz", 2619}, {"gpu-0.temperature_c", 41},
+      {"gpu-0.sm_clock_mhz", 1980}, {"gpu-0.sm_clock_max_mhz", 1980}, {"gpu-0.mem_clock_mhz", 2619}, {"gpu-0.temperature_c", 41},
       {"gpu-0.throttle_reasons", 1}, {"gpu-0.ecc_uncorrected", 3}, {"gpu-0.retired_pages", 4},  // both causes
-      {"gpu-1.sm_clock_mhz", 1755}, {"gpu-1.mem_clock_mhz", 2619}, {"gpu-1.temperature_c", 55},
+      {"gpu-1.sm_clock_mhz", 1755}, {"gpu-1.sm_clock_max_mhz", 1980}, {"gpu-1.mem_clock_mhz", 2619}, {"gpu-1.temperature_c", 55},
       {"gpu-1.throttle_reasons", 1}, {"gpu-1.remapped_rows", 7},  // no ECC count, no retirement: left out
   };
   EXPECT_EQ(t, expected);

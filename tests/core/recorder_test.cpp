@@ -209,3 +209,18 @@ TEST(Recorder, IdleBaselineGivesDynamicEnergyAndLevelTwo) {
 
 }  // namespace
 }  // namespace converge::core::energy
+
+namespace converge::core::energy {
+namespace {
+
+TEST(Recorder, ClockBelowTheConfiguredFractionOfMaximumIsFlagged) {
+  const std::map<std::string, double> t = {{"gpu-0.sm_clock_mhz", 1410}, {"gpu-0.sm_clock_max_mhz", 1980},
+                                           {"gpu-1.sm_clock_mhz", 1980}, {"gpu-1.sm_clock_max_mhz", 1980}};
+  EXPECT_EQ(clock_flags(t, 0.9),
+            std::vector<std::string>{"gpu-0 clock 1410 MHz at the end, below 90% of its 1980 MHz maximum"});
+  EXPECT_TRUE(clock_flags(t, 0.7).empty());
+  EXPECT_TRUE(clock_flags(t, 0).empty());  // off
+}
+
+}  // namespace
+}  // namespace converge::core::energy

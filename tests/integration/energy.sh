@@ -49,4 +49,19 @@ YAML
 expect_status 0 "$CONVERGE" check gpu.json --site site.yaml
 expect_status 1 "$CONVERGE" check throttled.json --site site.yaml
 expect_output "flagged during the measurement: gpu-0 throttled: power cap"
+# A GPU whose clock ended at 1400 of 1980 MHz, on a partition that flags below 90%.
+echo "gpus=1 energy_mj=- power_mw=250000 throttle=0 ecc=0 sm_mhz=1400 sm_max_mhz=1980" >state
+cat >clock.yaml <<'YAML'
+name: s
+partitions:
+  - name: local
+    energy: [nvml]
+    min_clock_fraction: 0.9
+YAML
+expect_status 0 "$CONVERGE" run micro.stream.triad --site clock.yaml --param n=64k $quick --out clock.json
+/usr/bin/python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["results"][0]["energy"]
+assert e["flags"] == ["gpu-0 clock 1400 MHz at the end, below 90% of its 1980 MHz maximum"], e["flags"]' clock.json \
+  || fail "clock flag"
 echo "energy ok"

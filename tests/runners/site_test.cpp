@@ -125,12 +125,13 @@ TEST(Sites, ClusterExampleGpuAndAccelPartitions) {
   EXPECT_EQ(g->variables, (std::map<std::string, std::string>{{"NCCL_DEBUG", "WARN"}}));
   EXPECT_EQ(g->backends, (std::vector<std::string>{"cpu", "cuda", "nccl", "mpi"}));
   EXPECT_EQ(g->energy, (std::vector<std::string>{"nvml", "rapl"}));
+  EXPECT_DOUBLE_EQ(g->min_clock_fraction, 0.9);
   EXPECT_TRUE(g->peaks.empty());
   EXPECT_TRUE(g->references.empty());
 
   const Partition* a = site->find("accel");
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->line, 46);
+  EXPECT_EQ(a->line, 47);
   EXPECT_EQ(a->launcher, LauncherKind::mpirun);
   EXPECT_EQ(to_string(a->launcher), "mpirun");
   EXPECT_EQ(a->mpirun.command, "mpirun");
