@@ -16,6 +16,7 @@
 #include "core/params.hpp"
 #include "core/units.hpp"
 #include "results/store.hpp"
+#include "runners/results_cmd.hpp"
 #include "runners/run.hpp"
 #include "runners/site.hpp"
 #include "runners/workers.hpp"
@@ -36,15 +37,6 @@ core::Expected<results::Store> open_store(const std::string& db) {
   return results::Store::open(db.empty() ? results::default_store_path() : db);
 }
 
-// A run document from a file path, or from the store by id, prefix or tag.
-core::Expected<json> load_run(const std::string& ref, const std::string& db) {
-  if (fs::is_regular_file(ref)) return results::read_json_file(ref);
-  auto store = open_store(db);
-  if (!store) return core::make_error(store.error());
-  auto id = store->resolve(ref);
-  if (!id) return core::make_error(id.error());
-  return store->document(*id);
-}
 
 // The params the suite gave an instance (the plan's), else the result's own.
 json given_params(const json& run, const json& result) {

@@ -11,6 +11,7 @@
 #include "analysis/report.hpp"
 #include "results/run_document.hpp"
 #include "results/store.hpp"
+#include "runners/results_cmd.hpp"
 #include "runners/run.hpp"
 
 #ifndef CONVERGE_VEGA_DIR_DEFAULT
@@ -27,24 +28,6 @@ namespace {
 int fail(const std::string& message) {
   std::cerr << "converge: " << message << "\n";
   return 1;
-}
-
-// A run document from a file path, or from the store by id, prefix or tag.
-core::Expected<json> load_run(const std::string& ref, const std::string& db) {
-  core::Expected<json> doc = core::make_error("");
-  if (fs::is_regular_file(ref)) {
-    doc = results::read_json_file(ref);
-  } else {
-    auto store = results::Store::open(db.empty() ? results::default_store_path() : db);
-    if (!store) return core::make_error(store.error());
-    auto id = store->resolve(ref);
-    if (!id) return core::make_error(id.error());
-    doc = store->document(*id);
-  }
-  if (!doc) return doc;
-  // Only documents this version reads (schema_version, field types): never guess at a layout.
-  if (auto ok = results::run_from_json(*doc); !ok) return core::make_error(ref + ": " + ok.error());
-  return doc;
 }
 
 core::Expected<std::string> read_text(const fs::path& path) {

@@ -1,5 +1,6 @@
 #include "runners/results_cmd.hpp"
 
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -19,6 +20,23 @@ void index_run(const std::string& db, const std::string& document_path) {
   }
   if (auto id = store->import_file(document_path); !id)
     fmt::print(stderr, "converge: WARNING: run not indexed in {}: {}\n", store->path(), id.error());
+}
+
+core::Expected<json> load_run(const std::string& ref, const std::string& db) {
+  core::Expected<json> doc = core::make_error("");
+  if (std::filesystem::is_regular_file(ref)) {
+    doc = results::read_json_file(ref);
+  } else {
+    auto store = results::Store::open(db.empty() ? results::default_store_path() : db);
+    if (!store) return core::make_error(store.error());
+    auto id = store->resolve(ref);
+    if (!id) return core::make_error(id.error());
+    doc = store->document(*id);
+  }
+  if (!doc) return doc;
+  // Only documents this version reads (schema_version, field types): never guess at a layout.
+  if (auto ok = results::run_from_json(*doc); !ok) return core::make_error(ref + ": " + ok.error());
+  return doc;
 }
 
 namespace {

@@ -19,6 +19,10 @@ struct ResultsRequest {
 
 int results_main(const ResultsRequest& request);
 
+/// A run document from a file path, or from the store at `db` ("" = default) by id, unique
+/// prefix or tag; refused unless this version reads its schema.
+core::Expected<results::json> load_run(const std::string& ref, const std::string& db);
+
 /// Indexes a run document into the store at `db` ("" = default); a warning on failure.
 void index_run(const std::string& db, const std::string& document_path);
 
