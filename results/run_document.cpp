@@ -592,6 +592,7 @@ json to_json(const RunDocument& doc) {
           {"node_inventories", nodes},
           {"peaks", peaks},
           {"plan", doc.plan},
+          {"energy", doc.energy},
           {"results", results}};
 }
 
@@ -626,6 +627,7 @@ core::Expected<RunDocument> run_from_json(const json& j) {
         doc.peaks[id] = within("[\"" + id + "\"]", [&] { return peak_from_json(peak); });
     });
     if (j.contains("plan")) doc.plan = j["plan"];
+    if (j.contains("energy")) doc.energy = j["energy"];
     read_array(j, "results", doc.results, result_from_json);
   } catch (const FieldError& e) {
     return make_error(std::string("run document: ") + e.what());

@@ -39,6 +39,9 @@ struct RunDocument {
   std::map<std::string, core::Peak> peaks;  ///< peak model used for fractions of peak
   /// The planned instances (SCHEMA.md, Plan); `--resume` runs those without a result.
   json plan = json::array();
+  /// The run's energy summed over results and nodes (SCHEMA.md, Run energy).
+  json energy = {{"measured", false}, {"joules", nullptr}, {"by_instance", json::object()},
+                 {"by_host", json::object()}, {"results_measured", 0}, {"results_not_measured", 0}};
   std::vector<core::Result> results;
 };
 

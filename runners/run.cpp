@@ -13,6 +13,7 @@
 #include "core/peak.hpp"
 #include "core/timer.hpp"
 #include "core/units.hpp"
+#include "analysis/energy_total.hpp"
 #include "runners/executor.hpp"
 #include "runners/launch.hpp"
 #include "runners/plan.hpp"
@@ -435,6 +436,7 @@ int run_main(const RunRequest& o) {
   for (const auto& p : plan.instances) all = all && have.count(p.index);
   run["finished_at"] = core::utc_timestamp();
   run["complete"] = finished && all;
+  run["energy"] = analysis::run_energy(run["results"]);
   save();
   // The store indexes what the document holds; the document stays the truth.
   const std::string db = !o.db.empty() ? o.db : (std::getenv("CONVERGE_DB") == nullptr ? site.results_db : "");

@@ -1,5 +1,6 @@
 // Node screening: robust median/MAD across nodes and the outlier verdicts.
 #include "analysis/screening.hpp"
+#include "analysis/energy_total.hpp"
 
 #include <cmath>
 #include <limits>
@@ -277,4 +278,19 @@ TEST(Screening, InventoryDifferencesNameWhatSetsANodeApart) {
   by_host.erase("n1");
   by_host.erase("n2");
   EXPECT_TRUE(converge::analysis::inventory_differences(by_host, "n3").empty());
+}
+
+TEST(RunEnergy, SumsEachNodesFigureOverInstancesAndHosts) {
+  auto r = [](int instance, const char* host, double joules, bool measured) {
+    return json{{"instance", instance}, {"host", host},
+                {"energy", {{"measured", measured}, {"joules", measured ? json(joules) : json(nullptr)}}}};
+  };
+  const json results = json::array({r(0, "n1", 10, true), r(0, "n2", 12, true), r(1, "n1", 5, true), r(1, "n2", 0, false)});
+  const json e = converge::analysis::run_energy(results);
+  EXPECT_EQ(e["measured"], true);
+  EXPECT_DOUBLE_EQ(e["joules"].get<double>(), 27);
+  EXPECT_DOUBLE_EQ(e["by_instance"]["0"].get<double>(), 22);
+  EXPECT_DOUBLE_EQ(e["by_host"]["n1"].get<double>(), 15);
+  EXPECT_EQ(e["results_not_measured"], 1);
+  EXPECT_TRUE(converge::analysis::run_energy(json::array({r(0, "n1", 0, false)}))["joules"].is_null());
 }

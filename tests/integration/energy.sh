@@ -31,7 +31,11 @@ assert d["meter"] == "nvml" and d["domain"] == "gpu-0" and d["method"] == "power
 assert e["total_of"] == "gpu-0" and abs(e["avg_watts"] - 250) < 2.5, e
 assert e["domains"][0]["region_s"] >= 1.0, "the region spans 10 updates of the 0.1 s sensor"
 assert any(x["metric"] == "bandwidth_per_watt" for x in e["efficiency"]), e["efficiency"]
-assert e["flags"] == [], e["flags"]' gpu.json || fail "measured energy"
+assert e["flags"] == [], e["flags"]
+run = json.load(open(sys.argv[1]))["energy"]
+assert run["measured"] and abs(run["joules"] - e["joules"]) < 1e-9 and run["results_measured"] == 1, run
+assert list(run["by_host"].values()) == [e["joules"]] and run["by_instance"] == {"0": e["joules"]}, run' gpu.json \
+  || fail "measured energy"
 # The same with the GPU throttled for power: flagged, and the acceptance check fails it.
 echo "gpus=1 energy_mj=- power_mw=250000 throttle=0x4 ecc=0" >state
 expect_status 0 "$CONVERGE" run micro.stream.triad --param n=64k $quick --energy nvml --out throttled.json
