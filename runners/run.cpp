@@ -336,6 +336,10 @@ int run_main(const RunRequest& o) {
     run["inventory"] = *inventory;
     run["peaks"] = peaks_for(*inventory, exec.peaks);
     if (ctx.mode == "local") run["hosts"] = {inventory->value("hostname", "")};
+    else  // replaced by the first node's own inventory as soon as one reports
+      run["inventory"]["warnings"].push_back(fmt::format(
+          "inventory of the launching host {}: no node of the launch has reported its own yet",
+          inventory->value("hostname", "")));
   }
   bool have_remote_inventory = ctx.mode == "local";
   std::set<std::string> hosts;

@@ -38,6 +38,7 @@ a = doc["launch"]["attempts"][0]
 assert a["mode"] == "sbatch" and a["job_id"] and a["job_state"] == "COMPLETED", a
 assert a["nodelist"].startswith("n"), a
 assert a["script"].endswith("job.sbatch") and a["commands"][0].startswith("sbatch --parsable"), a
+assert not any("launching host" in w for w in doc["inventory"]["warnings"]), "the node's own inventory replaced it"
 env = doc["inventory"]["environment"]   # the compute node's, from inside the job step
 assert env.get("SLURM_JOB_ID") == a["job_id"], env
 assert env.get("SLURMD_NODENAME", env.get("SLURM_NODELIST", "")).startswith("n"), env
