@@ -724,3 +724,46 @@ Report build_report(const std::vector<json>& runs, const json* baseline) {
 }
 
 }  // namespace converge::analysis
+
+namespace converge::analysis {
+
+void add_acceptance(Report& report, const std::string& run_id, const std::string& site,
+                    const std::vector<CheckResult>& checks) {
+  report.acceptance.push_back({run_id, site, checks});
+  const auto subjects = check_subjects(checks);
+  json values = json::array();
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    const auto& c = checks[i];
+    const double ref = c.expected.value;
+    const double lo = lower_bound(c.expected), hi = upper_bound(c.expected);
+    json v = {{"figure", subjects[i] + " " + c.expected.metric}, {"status", to_string(c.status)}};
+    v["ratio"] = std::isfinite(c.measured) && ref != 0 ? json(c.measured / ref) : json(0.0);
+    v["low"] = std::isfinite(lo) && ref != 0 ? json(lo / ref) : json(nullptr);
+    v["high"] = std::isfinite(hi) && ref != 0 ? json(hi / ref) : json(nullptr);
+    values.push_back(std::move(v));
+  }
+  const json color = {{"field", "status"}, {"type", "nominal"}, {"title", "status"},
+                      {"scale", {{"domain", {"pass", "fail", "missing"}}, {"range", {"#2e7d32", "#c62828", "#9e9e9e"}}}}};
+  json spec = {
+      {"$schema", "https://vega.github.io/schema/vega-lite/v5.json"},
+      {"title", {{"text", "Acceptance: " + run_id}, {"subtitle", "measured / reference; ticks: the tolerance bounds; site " + site}}},
+      {"width", 480},
+      {"data", {{"values", values}}},
+      {"encoding", {{"y", {{"field", "figure"}, {"type", "nominal"}, {"title", nullptr}, {"sort", nullptr}}}}},
+      {"layer",
+       json::array({json{{"mark", {{"type", "bar"}}},
+                         {"encoding", {{"x", {{"field", "ratio"}, {"type", "quantitative"}, {"title", "measured / reference"}}},
+                                       {"color", color}}}},
+                    json{{"mark", {{"type", "tick"}, {"color", "black"}}},
+                         {"encoding", {{"x", {{"field", "low"}, {"type", "quantitative"}}}}}},
+                    json{{"mark", {{"type", "tick"}, {"color", "black"}}},
+                         {"encoding", {{"x", {{"field", "high"}, {"type", "quantitative"}}}}}},
+                    json{{"mark", {{"type", "rule"}, {"strokeDash", {4, 4}}}}, {"encoding", {{"x", {{"datum", 1}}}}}}})}};
+  report.charts.push_back({fmt::format("acceptance-{}", report.acceptance.size()), "Acceptance: " + run_id,
+                           "Each reference figure of the partition: the measured value over the reference (1 = the "
+                           "reference, dashed), coloured pass / fail / missing (missing drawn at 0); black ticks mark "
+                           "the tolerance bounds. From `converge report --site`, as `converge check` computes it.",
+                           spec});
+}
+
+}  // namespace converge::analysis

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "analysis/regression.hpp"
+#include "analysis/acceptance.hpp"
 #include "results/run_document.hpp"
 
 namespace converge::analysis {
@@ -87,8 +88,15 @@ struct Chart {
   results::json spec;
 };
 
+/// A run checked against its partition's reference figures (converge report --site).
+struct AcceptanceSection {
+  std::string run_id, site;
+  std::vector<CheckResult> checks;
+};
+
 struct Report {
   std::vector<RunSection> runs;
+  std::vector<AcceptanceSection> acceptance;      ///< with --site: each run's checks
   std::optional<PartitionComparison> comparison;  ///< when the runs are of one suite on several partitions
   std::vector<RegressionSection> regressions;     ///< one per run, when a baseline is given
   std::vector<Chart> charts;
@@ -102,7 +110,12 @@ struct Report {
 /// (energy, plan, peaks, inventory parts) read as absent.
 Report build_report(const std::vector<results::json>& runs, const results::json* baseline = nullptr);
 
-/// Markdown: headings, tables ('|' escaped), the acceptance note.
+/// Adds a run's acceptance checks to the report: a table and a chart of measured/reference
+/// per figure, coloured pass / fail / missing, with the tolerance band.
+void add_acceptance(Report& report, const std::string& run_id, const std::string& site,
+                    const std::vector<CheckResult>& checks);
+
+/// Markdown: headings, tables ('|' escaped), the acceptance checks (or how to get them).
 std::string render_markdown(const Report& report);
 
 /// CSV (RFC 4180: fields with ',', '"' or line breaks quoted, '"' doubled, CRLF-free "\n"

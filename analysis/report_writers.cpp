@@ -143,6 +143,31 @@ std::vector<Table> tables(const Report& report, bool csv) {
   return out;
 }
 
+// With --site: one table per checked run (the same columns as `converge check`).
+std::vector<Table> acceptance_tables(const Report& report) {
+  std::vector<Table> out;
+  for (const auto& a : report.acceptance) {
+    Table t;
+    t.title = fmt::format("acceptance: run {} against site {}", a.run_id, a.site);
+    t.header = {"check", "metric", "measured", "reference", "bounds", "status", "message"};
+    const auto subjects = check_subjects(a.checks);
+    for (std::size_t i = 0; i < a.checks.size(); ++i) {
+      const auto& c = a.checks[i];
+      const std::string unit = c.unit.empty() ? c.expected.unit : c.unit;
+      const double lo = lower_bound(c.expected), hi = upper_bound(c.expected);
+      t.rows.push_back({subjects[i], c.expected.metric,
+                        std::isfinite(c.measured) ? core::format_value(c.measured, unit) : "-",
+                        core::format_value(c.expected.value, unit),
+                        fmt::format("{}{}, {}{}", std::isfinite(lo) ? "[" : "(",
+                                    std::isfinite(lo) ? core::format_value(lo, unit) : "-inf",
+                                    std::isfinite(hi) ? core::format_value(hi, unit) : "+inf", std::isfinite(hi) ? "]" : ")"),
+                        to_string(c.status), c.message});
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 std::string acceptance_note(const Report& report) {
   std::string ids;
   for (const auto& r : report.runs) ids += (ids.empty() ? "" : " ") + r.run_id;
@@ -229,7 +254,19 @@ std::string render_markdown(const Report& report) {
       out += "\n";
     }
   }
-  out += "\n## acceptance\n\n" + acceptance_note(report) + "\n";
+  if (report.acceptance.empty()) out += "\n## acceptance\n\n" + acceptance_note(report) + "\n";
+  for (const auto& t : acceptance_tables(report)) {
+    out += fmt::format("\n## {}\n\n|", t.title);
+    for (const auto& h : t.header) out += fmt::format(" {} |", md_cell(h));
+    out += "\n|";
+    for (std::size_t i = 0; i < t.header.size(); ++i) out += " --- |";
+    out += "\n";
+    for (const auto& row : t.rows) {
+      out += "|";
+      for (const auto& c : row) out += fmt::format(" {} |", md_cell(c));
+      out += "\n";
+    }
+  }
   if (!report.notes.empty()) {
     out += "\n## notes\n\n";
     for (const auto& n : report.notes) out += "- " + n + "\n";
@@ -252,9 +289,17 @@ std::string render_csv(const Report& report) {
     line(t.header);
     for (const auto& row : t.rows) line(row);
   }
-  out += "\n";
-  line({"acceptance"});
-  line({acceptance_note(report)});
+  if (report.acceptance.empty()) {
+    out += "\n";
+    line({"acceptance"});
+    line({acceptance_note(report)});
+  }
+  for (const auto& t : acceptance_tables(report)) {
+    out += "\n";
+    line({t.title});
+    line(t.header);
+    for (const auto& row : t.rows) line(row);
+  }
   return out;
 }
 
@@ -291,7 +336,18 @@ std::string render_html(const Report& report, const ChartLibraries& libraries) {
     }
     out += "</table>\n";
   }
-  out += "<h2>acceptance</h2>\n<p>" + html_escape(acceptance_note(report)) + "</p>\n";
+  if (report.acceptance.empty()) out += "<h2>acceptance</h2>\n<p>" + html_escape(acceptance_note(report)) + "</p>\n";
+  for (const auto& t : acceptance_tables(report)) {
+    out += "<h2>" + html_escape(t.title) + "</h2>\n<table>\n<tr>";
+    for (const auto& h : t.header) out += "<th>" + html_escape(h) + "</th>";
+    out += "</tr>\n";
+    for (const auto& row : t.rows) {
+      out += "<tr>";
+      for (const auto& c : row) out += "<td>" + html_escape(c) + "</td>";
+      out += "</tr>\n";
+    }
+    out += "</table>\n";
+  }
   if (!report.notes.empty()) {
     out += "<h2>notes</h2>\n<ul>\n";
     for (const auto& n : report.notes) out += "<li>" + html_escape(n) + "</li>\n";

@@ -229,20 +229,21 @@ int compare_main(const CompareRequest& q) {
   return compare_runs(q);
 }
 
-int check_main(const CheckRequest& q) {
-  auto run = load_run(q.run, q.db);
-  if (!run) return bad_input(run.error());
-  auto site = load_site(q.site);
-  if (!site) return bad_input(site.error());
+core::Expected<Expectations> expectations_for(const std::string& site_ref, const std::string& partition,
+                                              const std::string& run_partition) {
+  auto site = load_site(site_ref);
+  if (!site) return core::make_error(site.error());
   auto workers = WorkerSet::discover();
-  if (!workers) return bad_input(workers.error());
-  if (auto ok = validate_site(*site, *workers); !ok) return bad_input(ok.error());
-  const std::string pname = q.partition.empty() ? run->value("partition", "") : q.partition;
+  if (!workers) return core::make_error(workers.error());
+  if (auto ok = validate_site(*site, *workers); !ok) return core::make_error(ok.error());
+  const std::string pname = partition.empty() ? run_partition : partition;
   const Partition* p = site->find(pname);
   if (p == nullptr)
-    return bad_input(fmt::format("site '{}' has no partition '{}' (partitions: {}); --partition chooses one", site->name,
-                                 pname, fmt::join(site->partition_names(), ", ")));
-  std::vector<analysis::Expectation> expectations;
+    return core::make_error(fmt::format("site '{}' has no partition '{}' (partitions: {}); --partition chooses one",
+                                        site->name, pname, fmt::join(site->partition_names(), ", ")));
+  Expectations out;
+  out.site = site->name;
+  out.partition = pname;
   for (const auto& e : p->references)
     for (const auto& r : e.metrics) {
       analysis::Expectation x;
@@ -255,11 +256,21 @@ int check_main(const CheckRequest& q) {
       for (const auto& m : workers->find(e.benchmark)->metrics)
         if (m.value("name", "") == r.metric) x.unit = m.value("unit", "");
       x.source = fmt::format("{}:{}", site->source, r.line);
-      expectations.push_back(std::move(x));
+      out.expectations.push_back(std::move(x));
     }
-  if (expectations.empty())
-    return bad_input(fmt::format("partition '{}' of site '{}' has no reference figures to check against", pname,
-                                 site->name));
+  if (out.expectations.empty())
+    return core::make_error(fmt::format("partition '{}' of site '{}' has no reference figures to check against", pname,
+                                        site->name));
+  return out;
+}
+
+int check_main(const CheckRequest& q) {
+  auto run = load_run(q.run, q.db);
+  if (!run) return bad_input(run.error());
+  auto found = expectations_for(q.site, q.partition, run->value("partition", ""));
+  if (!found) return bad_input(found.error());
+  const std::string pname = found->partition;
+  const auto& expectations = found->expectations;
   const auto checks = analysis::check_run(*run, expectations);
   std::string text;
   if (q.format == "junit")

@@ -3,6 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "analysis/acceptance.hpp"
+#include "core/expected.hpp"
+
 namespace converge::runners {
 
 struct CompareRequest {
@@ -21,6 +24,16 @@ struct CheckRequest {
   std::string out;
 };
 int check_main(const CheckRequest& request);
+
+/// A partition's reference figures as the acceptance check takes them (values in base units,
+/// units from the workers' metric declarations, sources "site.yaml:27").
+struct Expectations {
+  std::string site, partition;
+  std::vector<analysis::Expectation> expectations;
+};
+/// The partition is `partition`, else the run's (`run_partition`).
+core::Expected<Expectations> expectations_for(const std::string& site, const std::string& partition,
+                                              const std::string& run_partition);
 
 struct HistoryRequest {
   std::string benchmark, partition, metric, db;

@@ -269,6 +269,8 @@ int main(int argc, char** argv) {
   rep->add_option("-o,--out", pq.out, "File to write (default: standard output)");
   rep->add_option("--baseline", pq.baseline, "Run to compare each run with: regression deltas with CIs (same forms)");
   rep->add_option("--db", pq.db, "Results store (default: $CONVERGE_DB, else $XDG_DATA_HOME/converge/results.db)");
+  rep->add_option("--site", pq.site, "Check each run against its partition's reference figures: acceptance table and chart");
+  rep->add_option("--partition", pq.partition, "With --site: the partition (default: each run's)");
   rep->footer("HTML inlines vega, vega-lite and vega-embed from $CONVERGE_VEGA_DIR, else the source tree's "
               "report/node_modules (scripts/install-deps.sh installs them). Exit status: 0 written; 1 a run or the "
               "charting libraries could not be read; 2 bad input.");

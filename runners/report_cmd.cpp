@@ -11,6 +11,7 @@
 #include "analysis/report.hpp"
 #include "results/run_document.hpp"
 #include "results/store.hpp"
+#include "runners/analyze_cmd.hpp"
 #include "runners/results_cmd.hpp"
 #include "runners/run.hpp"
 
@@ -82,7 +83,14 @@ int report_main(const ReportRequest& q) {
     baseline = std::move(*doc);
   }
 
-  const auto report = analysis::build_report(runs, baseline ? &*baseline : nullptr);
+  auto report = analysis::build_report(runs, baseline ? &*baseline : nullptr);
+  if (!q.site.empty())
+    for (const auto& run : runs) {
+      auto found = expectations_for(q.site, q.partition, run.value("partition", ""));
+      if (!found) return bad_input(found.error());
+      analysis::add_acceptance(report, run.value("run_id", ""), found->site,
+                               analysis::check_run(run, found->expectations));
+    }
   const std::string text = q.format == "html" ? analysis::render_html(report, libs)
                            : q.format == "md" ? analysis::render_markdown(report)
                                               : analysis::render_csv(report);

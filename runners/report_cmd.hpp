@@ -13,6 +13,7 @@ struct ReportRequest {
   std::string out;                ///< file to write (atomically); "" = standard output
   std::string baseline;           ///< run to compare each run with ("" = none)
   std::string db;                 ///< results store ("" = default_store_path())
+  std::string site, partition;    ///< with a site: each run checked against its partition's references
 };
 
 /// The directory holding the npm packages vega, vega-lite and vega-embed:

@@ -336,3 +336,20 @@ TEST(Report, NoChartWithoutData) {
   EXPECT_EQ(count(html, "vegaEmbed('#"), 0u);
   EXPECT_NE(render_markdown(report).find("roofline for lab/cpu: no result has both FLOPs and bytes"), std::string::npos);
 }
+
+TEST(Report, AcceptanceChecksGiveATableAndAChart) {
+  const json run = run_doc("r1", "cpu");
+  Report report = build_report({run});
+  const std::size_t charts = report.charts.size();
+  Expectation met{"micro.stream.triad", {{"n", "1M"}}, "bandwidth", 10e9, -0.1, std::nullopt, "B/s", "site.yaml:3"};
+  Expectation unmet{"micro.stream.triad", {{"n", "1M"}}, "bandwidth", 1e12, -0.1, std::nullopt, "B/s", "site.yaml:4"};
+  add_acceptance(report, "r1", "s", check_run(run, {met, unmet}));
+  ASSERT_EQ(report.charts.size(), charts + 1);
+  EXPECT_EQ(report.charts.back().id, "acceptance-1");
+  EXPECT_EQ(report.charts.back().spec["data"]["values"].size(), 2u);
+  const std::string md = render_markdown(report);
+  EXPECT_NE(md.find("## acceptance: run r1 against site s"), std::string::npos) << md;
+  EXPECT_NE(md.find("| pass |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| fail |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("not checked here"), std::string::npos) << md;
+}

@@ -36,11 +36,24 @@ d["run_id"] = d["run_id"][:-6] + "0ther0"
 json.dump(d, open(sys.argv[2], "w"), indent=2)
 EOF
 
+# A site with reference figures for the acceptance section: one met, one not, one missing.
+cat >site.yaml <<'YAML'
+name: browser
+partitions:
+  - name: local
+    reference:
+      micro.stream.triad n=64k: {bandwidth: [1, -0.5, null, MB/s]}
+      micro.gemm.dgemm: {flop_rate: [1, -0.1, 0.1, PFLOP/s]}
+      micro.stream.copy: {bandwidth: [1, -0.1, null, GB/s]}
+  - name: other
+    reference:
+      micro.stream.triad n=64k: {bandwidth: [1, -0.5, null, MB/s]}
+YAML
 # Runs by id (through this test's store) and by path; the baseline by an id prefix.
-expect_status 0 "$CONVERGE" report "$run2" docs/other.json --baseline "${run1:0:20}" --format html -o report.html
+expect_status 0 "$CONVERGE" report "$run2" docs/other.json --baseline "${run1:0:20}" --site site.yaml --format html -o report.html
 expect_output "written to report.html"
 charts=$(grep -o "vegaEmbed('#[a-z0-9-]*'" report.html | sed "s/vegaEmbed('#//; s/'//" | tr '\n' ' ')
-for want in roofline-1 roofline-2 sweep-1 partitions regression-1 regression-2; do
+for want in roofline-1 roofline-2 sweep-1 partitions regression-1 regression-2 acceptance-1 acceptance-2; do
   [[ " $charts " == *" $want "* ]] || fail "report.html lacks chart $want (has: $charts)"
 done
 # The libraries are inlined whole (the start of each file as installed), not linked.
@@ -119,6 +132,13 @@ for format in md csv; do
   done
 done
 expect_output "micro.stream.triad,,n=64k threads="
+# With the site: the acceptance table, as `converge check` computes it.
+expect_status 0 "$CONVERGE" report "$run2" --site site.yaml --format md
+expect_output "## acceptance: run $run2 against site browser"
+expect_output "| micro.stream.triad n=64k | bandwidth |"
+expect_output "| pass |"
+expect_output "| fail |"
+expect_output "| missing |"
 
 # HTML without the libraries fails and says how to get them; Markdown still works.
 CONVERGE_VEGA_DIR="$TMP/none" expect_status 1 "$CONVERGE" report "$run2" --format html -o x.html
