@@ -143,6 +143,35 @@ std::vector<Table> tables(const Report& report, bool csv) {
   return out;
 }
 
+std::string md_cell(std::string s);
+std::string html_escape(const std::string& s);
+
+std::string md_table(const Table& t) {
+  std::string out = fmt::format("\n## {}\n\n|", t.title);
+  for (const auto& h : t.header) out += fmt::format(" {} |", md_cell(h));
+  out += "\n|";
+  for (std::size_t i = 0; i < t.header.size(); ++i) out += " --- |";
+  out += "\n";
+  for (const auto& row : t.rows) {
+    out += "|";
+    for (const auto& c : row) out += fmt::format(" {} |", md_cell(c));
+    out += "\n";
+  }
+  return out;
+}
+
+std::string html_table(const Table& t) {
+  std::string out = "<h2>" + html_escape(t.title) + "</h2>\n<table>\n<tr>";
+  for (const auto& h : t.header) out += "<th>" + html_escape(h) + "</th>";
+  out += "</tr>\n";
+  for (const auto& row : t.rows) {
+    out += "<tr>";
+    for (const auto& c : row) out += "<td>" + html_escape(c) + "</td>";
+    out += "</tr>\n";
+  }
+  return out + "</table>\n";
+}
+
 // With --site: one table per checked run (the same columns as `converge check`).
 std::vector<Table> acceptance_tables(const Report& report) {
   std::vector<Table> out;
@@ -242,31 +271,9 @@ std::string render_markdown(const Report& report) {
     for (const auto& c : report.charts) titles.push_back(c.title);
     out += fmt::format("\nCharts in the HTML report (`--format html`): {}.\n", fmt::join(titles, "; "));
   }
-  for (const auto& t : tables(report, false)) {
-    out += fmt::format("\n## {}\n\n|", t.title);
-    for (const auto& h : t.header) out += fmt::format(" {} |", md_cell(h));
-    out += "\n|";
-    for (std::size_t i = 0; i < t.header.size(); ++i) out += " --- |";
-    out += "\n";
-    for (const auto& row : t.rows) {
-      out += "|";
-      for (const auto& c : row) out += fmt::format(" {} |", md_cell(c));
-      out += "\n";
-    }
-  }
+  for (const auto& t : tables(report, false)) out += md_table(t);
   if (report.acceptance.empty()) out += "\n## acceptance\n\n" + acceptance_note(report) + "\n";
-  for (const auto& t : acceptance_tables(report)) {
-    out += fmt::format("\n## {}\n\n|", t.title);
-    for (const auto& h : t.header) out += fmt::format(" {} |", md_cell(h));
-    out += "\n|";
-    for (std::size_t i = 0; i < t.header.size(); ++i) out += " --- |";
-    out += "\n";
-    for (const auto& row : t.rows) {
-      out += "|";
-      for (const auto& c : row) out += fmt::format(" {} |", md_cell(c));
-      out += "\n";
-    }
-  }
+  for (const auto& t : acceptance_tables(report)) out += md_table(t);
   if (!report.notes.empty()) {
     out += "\n## notes\n\n";
     for (const auto& n : report.notes) out += "- " + n + "\n";
@@ -325,29 +332,9 @@ std::string render_html(const Report& report, const ChartLibraries& libraries) {
                          html_escape(c.id), html_escape(c.caption));
     out += "</div>\n";
   }
-  for (const auto& t : tables(report, false)) {
-    out += "<h2>" + html_escape(t.title) + "</h2>\n<table>\n<tr>";
-    for (const auto& h : t.header) out += "<th>" + html_escape(h) + "</th>";
-    out += "</tr>\n";
-    for (const auto& row : t.rows) {
-      out += "<tr>";
-      for (const auto& c : row) out += "<td>" + html_escape(c) + "</td>";
-      out += "</tr>\n";
-    }
-    out += "</table>\n";
-  }
+  for (const auto& t : tables(report, false)) out += html_table(t);
   if (report.acceptance.empty()) out += "<h2>acceptance</h2>\n<p>" + html_escape(acceptance_note(report)) + "</p>\n";
-  for (const auto& t : acceptance_tables(report)) {
-    out += "<h2>" + html_escape(t.title) + "</h2>\n<table>\n<tr>";
-    for (const auto& h : t.header) out += "<th>" + html_escape(h) + "</th>";
-    out += "</tr>\n";
-    for (const auto& row : t.rows) {
-      out += "<tr>";
-      for (const auto& c : row) out += "<td>" + html_escape(c) + "</td>";
-      out += "</tr>\n";
-    }
-    out += "</table>\n";
-  }
+  for (const auto& t : acceptance_tables(report)) out += html_table(t);
   if (!report.notes.empty()) {
     out += "<h2>notes</h2>\n<ul>\n";
     for (const auto& n : report.notes) out += "<li>" + html_escape(n) + "</li>\n";

@@ -28,11 +28,6 @@ using results::json;
 
 namespace {
 
-int fail(const std::string& message) {
-  std::cerr << "converge: " << message << "\n";
-  return 1;
-}
-
 core::Expected<results::Store> open_store(const std::string& db) {
   return results::Store::open(db.empty() ? results::default_store_path() : db);
 }
@@ -160,7 +155,7 @@ int compare_runs(const CompareRequest& q) {
 // --partitions: the newest complete run of the suite on each partition, side by side.
 int compare_partitions(const CompareRequest& q) {
   auto store = open_store(q.db);
-  if (!store) return fail(store.error());
+  if (!store) return failure(store.error());
   std::map<std::string, json> runs;
   for (const auto& p : q.partitions) {
     results::RunFilter f;
@@ -169,12 +164,12 @@ int compare_partitions(const CompareRequest& q) {
     f.complete_only = true;
     f.limit = 1;
     auto found = store->list(f);
-    if (!found) return fail(found.error());
+    if (!found) return failure(found.error());
     if (found->empty())
       return bad_input(fmt::format("no complete run{} on partition '{}' in {}", q.suite.empty() ? "" : " of " + q.suite,
                                    p, store->path()));
     auto doc = store->document(found->front().run_id);
-    if (!doc) return fail(doc.error());
+    if (!doc) return failure(doc.error());
     runs[p] = *doc;
   }
   const std::string base = q.base.empty() ? q.partitions.front() : q.base;
@@ -284,7 +279,7 @@ int check_main(const CheckRequest& q) {
   if (q.out.empty()) {
     std::cout << text;
   } else {
-    if (auto ok = results::write_file_atomic(q.out, text); !ok) return fail(ok.error());
+    if (auto ok = results::write_file_atomic(q.out, text); !ok) return failure(ok.error());
     std::cout << analysis::check_table(checks);
     fmt::print("{} written to {}\n", q.format, q.out);
   }
@@ -293,7 +288,7 @@ int check_main(const CheckRequest& q) {
 
 int history_main(const HistoryRequest& q) {
   auto store = open_store(q.db);
-  if (!store) return fail(store.error());
+  if (!store) return failure(store.error());
   std::map<std::string, std::string> want;
   for (const auto& a : q.params) {
     auto kv = core::split_assignment(a);
@@ -301,7 +296,7 @@ int history_main(const HistoryRequest& q) {
     want[kv->first] = kv->second;
   }
   auto ids = store->runs_with(q.benchmark, q.partition);
-  if (!ids) return fail(ids.error());
+  if (!ids) return failure(ids.error());
   struct Point {
     std::string run_id, when;
     double value;
@@ -310,7 +305,7 @@ int history_main(const HistoryRequest& q) {
   std::string unit, metric;
   for (const auto& id : *ids) {
     auto doc = store->document(id);
-    if (!doc) return fail(doc.error());
+    if (!doc) return failure(doc.error());
     for (const auto& r : (*doc)["results"]) {
       if (r.value("benchmark", "") != q.benchmark || r.value("status", "") != "ok") continue;
       const json given = given_params(*doc, r), ran = r.value("params", json::object());

@@ -26,11 +26,6 @@ using results::json;
 
 namespace {
 
-int fail(const std::string& message) {
-  std::cerr << "converge: " << message << "\n";
-  return 1;
-}
-
 core::Expected<std::string> read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return core::make_error(path.string());
@@ -64,7 +59,7 @@ int report_main(const ReportRequest& q) {
       else missing.push_back((dir / rel).string());
     }
     if (!missing.empty())
-      return fail(fmt::format("--format html needs the charting libraries, missing: {} (run scripts/install-deps.sh, "
+      return failure(fmt::format("--format html needs the charting libraries, missing: {} (run scripts/install-deps.sh, "
                               "which installs them with npm into report/node_modules, or point CONVERGE_VEGA_DIR at a "
                               "node_modules directory with vega, vega-lite and vega-embed); --format md and csv need none",
                               fmt::join(missing, ", ")));
@@ -73,13 +68,13 @@ int report_main(const ReportRequest& q) {
   std::vector<json> runs;
   for (const auto& ref : q.runs) {
     auto doc = load_run(ref, q.db);
-    if (!doc) return fail(doc.error());
+    if (!doc) return failure(doc.error());
     runs.push_back(std::move(*doc));
   }
   std::optional<json> baseline;
   if (!q.baseline.empty()) {
     auto doc = load_run(q.baseline, q.db);
-    if (!doc) return fail("baseline: " + doc.error());
+    if (!doc) return failure("baseline: " + doc.error());
     baseline = std::move(*doc);
   }
 
@@ -96,9 +91,9 @@ int report_main(const ReportRequest& q) {
                                               : analysis::render_csv(report);
   if (q.out.empty()) {
     std::cout << text;
-    return std::cout.flush() ? 0 : fail("cannot write to standard output");
+    return std::cout.flush() ? 0 : failure("cannot write to standard output");
   }
-  if (auto ok = results::write_file_atomic(q.out, text); !ok) return fail(ok.error());
+  if (auto ok = results::write_file_atomic(q.out, text); !ok) return failure(ok.error());
   fmt::print(stderr, "report ({}, {} run(s){}{}) written to {}\n", q.format, runs.size(),
              baseline ? ", baseline " : "", baseline ? baseline->value("run_id", "") : "", q.out);
   return 0;

@@ -41,11 +41,6 @@ core::Expected<json> load_run(const std::string& ref, const std::string& db) {
 
 namespace {
 
-int fail(const std::string& message) {
-  std::cerr << "converge: " << message << "\n";
-  return 1;
-}
-
 std::string run_line(const results::StoredRun& r) {
   return fmt::format("{}  {:<12} {:<10} {:<10} {:>3}/{:<3} ok  {}{}{}", r.run_id, r.suite, r.site, r.partition, r.ok,
                      r.results, r.complete ? "" : "INCOMPLETE ",
@@ -58,12 +53,12 @@ std::string run_line(const results::StoredRun& r) {
 int results_main(const ResultsRequest& q) {
   const std::string path = q.db.empty() ? results::default_store_path() : q.db;
   auto store = results::Store::open(path);
-  if (!store) return fail(store.error());
+  if (!store) return failure(store.error());
   auto resolve = [&](const std::string& ref) { return store->resolve(ref); };
 
   if (q.action == "list") {
     auto runs = store->list(q.filter);
-    if (!runs) return fail(runs.error());
+    if (!runs) return failure(runs.error());
     if (q.json) {
       json out = json::array();
       for (const auto& r : *runs)
@@ -80,14 +75,14 @@ int results_main(const ResultsRequest& q) {
   if (q.action == "show" || q.action == "export") {
     if (q.args.size() != 1) return bad_input(fmt::format("results {} takes one run (id, prefix or tag)", q.action));
     auto id = resolve(q.args[0]);
-    if (!id) return fail(id.error());
+    if (!id) return failure(id.error());
     auto doc = store->document(*id);
-    if (!doc) return fail(doc.error());
+    if (!doc) return failure(doc.error());
     if (q.action == "export") {
       if (q.out.empty()) {
         std::cout << doc->dump(2) << "\n";
       } else if (auto ok = results::write_json_atomic(q.out, *doc); !ok) {
-        return fail(ok.error());
+        return failure(ok.error());
       }
       return 0;
     }
@@ -106,9 +101,9 @@ int results_main(const ResultsRequest& q) {
   if (q.action == "tag") {
     if (q.args.size() < 2) return bad_input("results tag RUN TAG... [--remove]");
     auto id = resolve(q.args[0]);
-    if (!id) return fail(id.error());
+    if (!id) return failure(id.error());
     std::vector<std::string> tags(q.args.begin() + 1, q.args.end());
-    if (auto ok = store->tag(*id, tags, q.remove); !ok) return fail(ok.error());
+    if (auto ok = store->tag(*id, tags, q.remove); !ok) return failure(ok.error());
     fmt::print("{} {}: {}\n", q.remove ? "untagged" : "tagged", *id, fmt::join(tags, ", "));
     return 0;
   }
@@ -126,8 +121,8 @@ int results_main(const ResultsRequest& q) {
     if (q.args.empty()) return bad_input("results rm RUN...");
     for (const auto& ref : q.args) {
       auto id = store->resolve(ref);
-      if (!id) return fail(id.error());
-      if (auto ok = store->remove(*id); !ok) return fail(ok.error());
+      if (!id) return failure(id.error());
+      if (auto ok = store->remove(*id); !ok) return failure(ok.error());
       fmt::print("removed {} from the store (its document file, if any, is untouched)\n", *id);
     }
     return 0;
@@ -136,7 +131,7 @@ int results_main(const ResultsRequest& q) {
     if (q.args.size() != 1) return bad_input("results reindex DIR");
     std::vector<std::string> skipped;
     auto n = store->reindex(q.args[0], &skipped);
-    if (!n) return fail(n.error());
+    if (!n) return failure(n.error());
     for (const auto& s : skipped) fmt::print(stderr, "skipped (not a run document): {}\n", s);
     fmt::print("indexed {} run document(s) from {} into {}\n", *n, q.args[0], store->path());
     return 0;

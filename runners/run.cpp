@@ -34,6 +34,11 @@ int bad_input(const std::string& message) {
   return kBadInput;
 }
 
+int failure(const std::string& message) {
+  std::cerr << "converge: " << message << "\n";
+  return 1;
+}
+
 core::Expected<std::map<std::string, double>> parse_peak_overrides(const std::vector<std::string>& given,
                                                                    std::map<std::string, double> base) {
   for (const auto& o : given) {

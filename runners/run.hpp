@@ -36,6 +36,8 @@ struct RunRequest {
 inline constexpr int kBadInput = 2;
 /// Prints "converge: MESSAGE" on stderr and returns kBadInput.
 int bad_input(const std::string& message);
+/// Prints "converge: MESSAGE" on stderr and returns 1 (something could not be read or done).
+int failure(const std::string& message);
 /// --peak id=value options (base units) on top of `base` (a partition's peaks).
 core::Expected<std::map<std::string, double>> parse_peak_overrides(const std::vector<std::string>& given,
                                                                    std::map<std::string, double> base = {});
