@@ -10,24 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/analysis/normal.hpp"
+
 using namespace converge::analysis;
+using converge::analysis::test_support::Normal;
 
 namespace {
-
-// Box-Muller from our own mt19937_64 words: the same series on every standard library.
-class Normal {
- public:
-  explicit Normal(std::uint64_t seed) : rng_(seed) {}
-  double operator()(double mean, double sd) {
-    const double u1 = 1.0 - uniform();
-    const double u2 = uniform();
-    return mean + sd * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-  }
-
- private:
-  double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
-  std::mt19937_64 rng_;
-};
 
 // Levels (value, count) one after the other, each value with 1% noise.
 std::vector<double> series(std::uint64_t seed, const std::vector<std::pair<double, int>>& levels) {
