@@ -45,6 +45,29 @@ struct BlasInventory {
   int threads = 0;
 };
 
+/// One CUDA device as this process sees it (after CUDA_VISIBLE_DEVICES). Clock and power
+/// figures are 0 where unknown; `nvml` says why NVML's figures are missing, if they are.
+struct GpuInventory {
+  int index = 0;                 ///< CUDA device index in this process
+  std::string name;              ///< "NVIDIA H100 80GB HBM3"
+  std::string uuid;              ///< "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+  std::string pci_bus_id;        ///< "0000:1b:00.0"
+  int cc_major = 0, cc_minor = 0;  ///< compute capability
+  int sm_count = 0;
+  double max_sm_mhz = 0;         ///< cudaDevAttrClockRate: the SM clock ceiling
+  double max_mem_mhz = 0;        ///< cudaDevAttrMemoryClockRate
+  double current_sm_mhz = 0;     ///< NVML, at collection time (an idle GPU clocks down)
+  double current_mem_mhz = 0;    ///< NVML, at collection time
+  std::uint64_t memory_bytes = 0;
+  int bus_width_bits = 0;
+  std::uint64_t l2_bytes = 0;
+  std::string ecc;               ///< "on", "off"
+  double power_limit_w = 0;      ///< NVML's enforced power limit
+  std::string driver_version;    ///< NVML's "580.65.06", else the CUDA version the driver supports
+  std::string runtime_version;   ///< CUDA runtime, "13.0"
+  std::string nvml;              ///< "" when NVML answered, else why not
+};
+
 struct Inventory {
   std::string hostname;
   CpuInventory cpu;
@@ -59,6 +82,10 @@ struct Inventory {
   std::string suite_version;   ///< converge version
   std::string git_revision;    ///< git describe at configure time
   std::string topology_source; ///< "hwloc 2.9.0" or "sysfs"
+  std::vector<GpuInventory> gpus;  ///< CUDA devices, as the CUDA worker's probe found them
+  /// How the GPUs were looked for: "" when this executable has no GPU probe, else e.g.
+  /// "CUDA runtime 13.0: 1 device" or "CUDA runtime 13.0: no CUDA device visible".
+  std::string gpu_probe;
   std::map<std::string, std::string> environment;  ///< allow-listed variables that change performance
   std::vector<std::string> warnings;  ///< inconsistencies and misconfigurations, each with its fix
 };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/cpu_features.hpp"
+#include "core/gpu_peak.hpp"
 #include "core/inventory.hpp"
 
 namespace converge::core {
@@ -71,7 +72,7 @@ void PeakModel::apply_override(const std::string& id, double value) {
     const bool bytes = id.find("bw") != std::string::npos ||
                        id.find("bandwidth") != std::string::npos ||
                        id.find("mem") != std::string::npos;
-    p.unit = bytes ? "B/s" : "FLOP/s";
+    p.unit = bytes ? "B/s" : (id.find("int8") != std::string::npos ? "OP/s" : "FLOP/s");
     p.assumptions = "set in the site config";
   }
   peaks_[id] = std::move(p);
@@ -79,6 +80,9 @@ void PeakModel::apply_override(const std::string& id, double value) {
 
 PeakModel PeakModel::from_inventory(const Inventory& inv) {
   PeakModel model;
+  // GPU peaks describe the node's first GPU; a benchmark on another model of GPU computes its
+  // own (gpu_peak()).
+  if (!inv.gpus.empty()) add_gpu_peaks(model, inv.gpus.front());
   const CpuInventory& cpu = inv.cpu;
   const bool use_max = cpu.max_ghz > 0;
   const double ghz = use_max ? cpu.max_ghz : cpu.nominal_ghz;

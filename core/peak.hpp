@@ -17,7 +17,9 @@ struct Peak {
 };
 
 /// Peaks by id. CPU ids: "cpu.fp64", "cpu.fp32", "cpu.fp16", "cpu.bf16" (all cores) and the
-/// same with ".core" appended (one core). An id that is absent has no known peak.
+/// same with ".core" appended (one core). GPU ids (core/gpu_peak.hpp): "gpu.fp64", "gpu.fp32",
+/// "gpu.fp16", "gpu.bf16" (CUDA cores), "gpu.tensor.<precision>", "gpu.mem_bw". An id that is
+/// absent has no known peak.
 class PeakModel {
  public:
   std::optional<Peak> get(const std::string& id) const;

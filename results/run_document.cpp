@@ -201,6 +201,56 @@ core::CacheLevel cache_from_json(const json& j) {
   return c;
 }
 
+json gpu_json(const core::GpuInventory& g) {
+  return {{"index", g.index},
+          {"name", g.name},
+          {"uuid", g.uuid},
+          {"pci_bus_id", g.pci_bus_id},
+          {"compute_capability", std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)},
+          {"sm_count", g.sm_count},
+          {"max_sm_mhz", num(g.max_sm_mhz)},
+          {"max_mem_mhz", num(g.max_mem_mhz)},
+          {"current_sm_mhz", num(g.current_sm_mhz)},
+          {"current_mem_mhz", num(g.current_mem_mhz)},
+          {"memory_bytes", g.memory_bytes},
+          {"bus_width_bits", g.bus_width_bits},
+          {"l2_bytes", g.l2_bytes},
+          {"ecc", g.ecc},
+          {"power_limit_w", num(g.power_limit_w)},
+          {"driver_version", g.driver_version},
+          {"runtime_version", g.runtime_version},
+          {"nvml", g.nvml}};
+}
+
+core::GpuInventory gpu_from_json(const json& j) {
+  expect_object(j);
+  core::GpuInventory g;
+  read(j, "index", g.index);
+  read(j, "name", g.name);
+  read(j, "uuid", g.uuid);
+  read(j, "pci_bus_id", g.pci_bus_id);
+  std::string cc;
+  read(j, "compute_capability", cc);
+  if (const auto dot = cc.find('.'); dot != std::string::npos) {
+    g.cc_major = std::atoi(cc.substr(0, dot).c_str());
+    g.cc_minor = std::atoi(cc.substr(dot + 1).c_str());
+  }
+  read(j, "sm_count", g.sm_count);
+  read(j, "max_sm_mhz", g.max_sm_mhz);
+  read(j, "max_mem_mhz", g.max_mem_mhz);
+  read(j, "current_sm_mhz", g.current_sm_mhz);
+  read(j, "current_mem_mhz", g.current_mem_mhz);
+  read(j, "memory_bytes", g.memory_bytes);
+  read(j, "bus_width_bits", g.bus_width_bits);
+  read(j, "l2_bytes", g.l2_bytes);
+  read(j, "ecc", g.ecc);
+  read(j, "power_limit_w", g.power_limit_w);
+  read(j, "driver_version", g.driver_version);
+  read(j, "runtime_version", g.runtime_version);
+  read(j, "nvml", g.nvml);
+  return g;
+}
+
 core::Summary summary_from_json(const json& j) {
   core::Summary s;
   read(j, "n", s.n);
@@ -334,7 +384,13 @@ json to_json(const core::Inventory& inv) {
           {"git_revision", inv.git_revision},
           {"topology_source", inv.topology_source},
           {"environment", strings(inv.environment)},
-          {"warnings", inv.warnings}};
+          {"warnings", inv.warnings},
+          {"gpus", [&] {
+             json gpus = json::array();
+             for (const auto& g : inv.gpus) gpus.push_back(gpu_json(g));
+             return gpus;
+           }()},
+          {"gpu_probe", inv.gpu_probe}};
 }
 
 core::Inventory inventory_from_json(const json& j) {
@@ -385,6 +441,8 @@ core::Inventory inventory_from_json(const json& j) {
   read(j, "topology_source", inv.topology_source);
   read(j, "environment", inv.environment);
   read(j, "warnings", inv.warnings);
+  read_array(j, "gpus", inv.gpus, gpu_from_json);
+  read(j, "gpu_probe", inv.gpu_probe);
   return inv;
 }
 

@@ -25,7 +25,7 @@ struct DeviceAvailability {
   std::string reason;  ///< empty when count > 0
 };
 
-/// Never throws. Reasons: "no CUDA device visible", "CUDA driver not found",
+/// Never throws. Reasons: "no CUDA device visible", "no CUDA device visible (no CUDA driver: ...)",
 /// "driver/runtime mismatch: driver supports CUDA X, runtime is Y", or the CUDA error string.
 DeviceAvailability device_availability();
 

@@ -194,12 +194,16 @@ class NvmlMeter final : public Meter {
 
 }  // namespace
 
-Expected<std::unique_ptr<Meter>> open_nvml(const NvmlOptions& options) {
+namespace {
+
+std::string library_path(const NvmlOptions& options) {
   std::string path = options.library;
   if (path.empty())
     if (const char* env = std::getenv("CONVERGE_NVML_LIBRARY"); env && *env) path = env;
-  if (path.empty()) path = "libnvidia-ml.so.1";
+  return path.empty() ? "libnvidia-ml.so.1" : path;
+}
 
+Expected<std::unique_ptr<Library>> load_library(const std::string& path) {
   auto lib = std::make_unique<Library>();
   dlerror();
   lib->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -207,6 +211,60 @@ Expected<std::unique_ptr<Meter>> open_nvml(const NvmlOptions& options) {
     const char* why = dlerror();
     return make_error(fmt::format("NVML not found: cannot load {} ({})", path, why ? why : "no reason given"));
   }
+  return lib;
+}
+
+}  // namespace
+
+Expected<NvmlDeviceFacts> nvml_device_facts(const std::string& uuid, const NvmlOptions& options) {
+  const std::string path = library_path(options);
+  auto lib = load_library(path);
+  if (!lib) return make_error(lib.error());
+  void* h = (*lib)->handle;
+  NvmlReturn (*init)() = nullptr;
+  NvmlReturn (*shutdown)() = nullptr;
+  NvmlReturn (*by_uuid)(const char*, NvmlDevice*) = nullptr;
+  NvmlReturn (*clock)(NvmlDevice, int, unsigned*) = nullptr;
+  NvmlReturn (*limit)(NvmlDevice, unsigned*) = nullptr;             // mW
+  NvmlReturn (*ecc_mode)(NvmlDevice, int*, int*) = nullptr;         // current, pending
+  NvmlReturn (*driver)(char*, unsigned) = nullptr;
+  Api api;
+  find(h, "nvmlErrorString", api.error_string);
+  find(h, "nvmlInit_v2", init);
+  find(h, "nvmlShutdown", shutdown);
+  find(h, "nvmlDeviceGetHandleByUUID", by_uuid);
+  find(h, "nvmlDeviceGetClockInfo", clock);
+  find(h, "nvmlDeviceGetEnforcedPowerLimit", limit);
+  find(h, "nvmlDeviceGetEccMode", ecc_mode);
+  find(h, "nvmlSystemGetDriverVersion", driver);
+  if (!init || !shutdown || !by_uuid)
+    return make_error(fmt::format("NVML: {} has no nvmlInit_v2, nvmlShutdown or nvmlDeviceGetHandleByUUID", path));
+  NvmlReturn rc = init();
+  if (rc != kSuccess) return make_error(fmt::format("NVML: {}", api.error(rc)));
+  NvmlDevice d = nullptr;
+  rc = by_uuid(uuid.c_str(), &d);
+  if (rc != kSuccess) {
+    shutdown();
+    return make_error(fmt::format("NVML: nvmlDeviceGetHandleByUUID({}): {}", uuid, api.error(rc)));
+  }
+  NvmlDeviceFacts f;
+  unsigned u = 0;
+  if (clock && clock(d, kClockSm, &u) == kSuccess) f.sm_mhz = u;
+  if (clock && clock(d, kClockMem, &u) == kSuccess) f.mem_mhz = u;
+  if (limit && limit(d, &u) == kSuccess) f.power_limit_w = u * 1e-3;
+  int current = 0, pending = 0;
+  if (ecc_mode && ecc_mode(d, &current, &pending) == kSuccess) f.ecc = current ? "on" : "off";
+  char version[96] = {};
+  if (driver && driver(version, sizeof version) == kSuccess) f.driver_version = version;
+  shutdown();
+  return f;
+}
+
+Expected<std::unique_ptr<Meter>> open_nvml(const NvmlOptions& options) {
+  const std::string path = library_path(options);
+  auto loaded = load_library(path);
+  if (!loaded) return make_error(loaded.error());
+  auto lib = std::move(*loaded);
 
   Api api;
   void* h = lib->handle;

@@ -18,4 +18,15 @@ struct NvmlOptions {
 
 Expected<std::unique_ptr<Meter>> open_nvml(const NvmlOptions& options = {});
 
+/// What NVML says about one GPU for the inventory; a figure NVML cannot give stays 0 or "".
+struct NvmlDeviceFacts {
+  double sm_mhz = 0, mem_mhz = 0;   ///< current clocks
+  double power_limit_w = 0;         ///< enforced power limit
+  std::string ecc;                  ///< current ECC mode: "on", "off" or "" (not supported)
+  std::string driver_version;       ///< "580.65.06"
+};
+
+/// Facts for the GPU with this UUID ("GPU-..."), or why NVML cannot give them.
+Expected<NvmlDeviceFacts> nvml_device_facts(const std::string& uuid, const NvmlOptions& options = {});
+
 }  // namespace converge::core::energy

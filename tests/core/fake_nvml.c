@@ -20,6 +20,9 @@
  *   ecc=3                  nvmlDeviceGetTotalEccErrors, uncorrected, aggregate (default 0)
  *   retired=1              nvmlDeviceGetRetiredPages, per cause (default 0)
  *   remapped=2             nvmlDeviceGetRemappedRows, uncorrectable rows (default "-")
+ *   power_limit_mw=700000  nvmlDeviceGetEnforcedPowerLimit (default 700000)
+ *   ecc_mode=1             nvmlDeviceGetEccMode, current (default 1)
+ * nvmlDeviceGetHandleByUUID knows "GPU-fake-<i>"; nvmlSystemGetDriverVersion says "999.1.2".
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -279,5 +282,42 @@ EXPORT nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int*
   *uncorrected = (unsigned int)v;
   *pending = 0;
   *failure = 0;
+  return NVML_SUCCESS;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetHandleByUUID(const char* uuid, nvmlDevice_t* device) {
+  ++calls;
+  if (active <= 0) return NVML_ERROR_UNINITIALIZED;
+  unsigned i = 0;
+  if (!uuid || !device || sscanf(uuid, "GPU-fake-%u", &i) != 1 || i >= gpu_count()) return NVML_ERROR_INVALID_ARGUMENT;
+  *device = (nvmlDevice_t)(uintptr_t)(i + 1);
+  return NVML_SUCCESS;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int* limit) {
+  nvmlReturn_t rc = NVML_SUCCESS;
+  int i = device_index(device, &rc);
+  if (i < 0) return rc;
+  double v = 0;
+  rc = value("power_limit_mw", (unsigned)i, 700000, &v);
+  if (rc == NVML_SUCCESS) *limit = (unsigned int)v;
+  return rc;
+}
+
+EXPORT nvmlReturn_t nvmlDeviceGetEccMode(nvmlDevice_t device, int* current, int* pending) {
+  nvmlReturn_t rc = NVML_SUCCESS;
+  int i = device_index(device, &rc);
+  if (i < 0) return rc;
+  double v = 0;
+  rc = value("ecc_mode", (unsigned)i, 1, &v);
+  if (rc == NVML_SUCCESS) *current = *pending = (int)v;
+  return rc;
+}
+
+EXPORT nvmlReturn_t nvmlSystemGetDriverVersion(char* version, unsigned int length) {
+  ++calls;
+  if (active <= 0) return NVML_ERROR_UNINITIALIZED;
+  if (!version || length < 8) return NVML_ERROR_INSUFFICIENT_SIZE;
+  snprintf(version, length, "%s", "999.1.2");
   return NVML_SUCCESS;
 }

@@ -273,5 +273,33 @@ TEST(Nvml, ThroughOpenMeter) {
   EXPECT_EQ((*m)->name(), "nvml");
 }
 
+
+TEST(Nvml, DeviceFactsForTheInventory) {
+  FakeHooks hooks;
+  FakeState state("gpus=2 sm_mhz=345,1755 mem_mhz=2619 power_limit_mw=700000,350000 ecc_mode=1,0");
+  auto f = nvml_device_facts("GPU-fake-1", {CONVERGE_FAKE_NVML});
+  ASSERT_TRUE(f) << f.error();
+  EXPECT_EQ(f->sm_mhz, 1755);
+  EXPECT_EQ(f->mem_mhz, 2619);
+  EXPECT_DOUBLE_EQ(f->power_limit_w, 350);
+  EXPECT_EQ(f->ecc, "off");
+  EXPECT_EQ(f->driver_version, "999.1.2");
+  EXPECT_EQ(hooks.active(), 0);  // shut down again
+}
+
+TEST(Nvml, DeviceFactsUnknownUuidAndUnsupportedFigures) {
+  FakeHooks hooks;
+  FakeState state("gpus=1 ecc_mode=- power_limit_mw=-");
+  auto missing = nvml_device_facts("GPU-fake-7", {CONVERGE_FAKE_NVML});
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(contains(missing.error(), "nvmlDeviceGetHandleByUUID(GPU-fake-7)")) << missing.error();
+  auto f = nvml_device_facts("GPU-fake-0", {CONVERGE_FAKE_NVML});
+  ASSERT_TRUE(f) << f.error();
+  EXPECT_EQ(f->ecc, "");
+  EXPECT_EQ(f->power_limit_w, 0);
+  EXPECT_EQ(hooks.active(), 0);
+  EXPECT_FALSE(nvml_device_facts("GPU-fake-0", {"/nonexistent/libnvidia-ml.so.1"}));
+}
+
 }  // namespace
 }  // namespace converge::core::energy

@@ -33,7 +33,7 @@ DeviceAvailability device_availability() {
   if (err == cudaSuccess || err == cudaErrorNoDevice) {
     a.reason = "no CUDA device visible";
   } else if (err == cudaErrorInsufficientDriver && driver == 0) {
-    a.reason = "CUDA driver not found";
+    a.reason = "no CUDA device visible (no CUDA driver: libcuda.so.1 not found)";
   } else if (err == cudaErrorInsufficientDriver) {
     a.reason = "driver/runtime mismatch: driver supports CUDA " + cuda_version_text(driver) +
                ", runtime is " + cuda_version_text(runtime);
