@@ -7,8 +7,8 @@ set(CONVERGE_ENABLE_CUDA AUTO CACHE STRING "CUDA toolkit backend (AUTO, ON, OFF)
 set(CONVERGE_ENABLE_MPI AUTO CACHE STRING "MPI backend (AUTO, ON, OFF)")
 set(CONVERGE_ENABLE_LIKWID AUTO CACHE STRING "likwid energy meter (AUTO, ON, OFF)")
 set(CONVERGE_ENABLE_HWLOC AUTO CACHE STRING "hwloc topology (AUTO, ON, OFF)")
-set(CONVERGE_CUDA_ARCHITECTURES "75;80;90" CACHE STRING
-    "CUDA architectures (Turing, Ampere, Hopper, each with PTX; CUDA 13 dropped Volta sm_70)")
+set(CONVERGE_CUDA_ARCHITECTURES "auto" CACHE STRING
+    "CUDA architectures; auto = 70;75;80;90 with CUDA <= 12, 75;80;90 with CUDA 13 (which dropped Volta), each with PTX")
 
 set(CONVERGE_SUMMARY "")
 macro(converge_report name state reason)
@@ -116,7 +116,19 @@ else()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      set(CMAKE_CUDA_ARCHITECTURES ${CONVERGE_CUDA_ARCHITECTURES})
+      if(CONVERGE_CUDA_ARCHITECTURES STREQUAL "auto")
+        # Volta (sm_70) where the toolkit still has it: CUDA 13 removed it, so a V100 partition
+        # needs a CUDA 12 toolkit (the code has no Volta-only path to lose).
+        execute_process(COMMAND ${CMAKE_CUDA_COMPILER} --version OUTPUT_VARIABLE _nvcc_version ERROR_QUIET)
+        string(REGEX MATCH "release ([0-9]+)" _ "${_nvcc_version}")
+        if(CMAKE_MATCH_1 AND CMAKE_MATCH_1 LESS 13)
+          set(CMAKE_CUDA_ARCHITECTURES "70;75;80;90")
+        else()
+          set(CMAKE_CUDA_ARCHITECTURES "75;80;90")
+        endif()
+      else()
+        set(CMAKE_CUDA_ARCHITECTURES ${CONVERGE_CUDA_ARCHITECTURES})
+      endif()
     endif()
     enable_language(CUDA)
     set(CMAKE_CUDA_STANDARD 17)  # nvcc 13 + CMake 3.25 do not know a CUDA20 dialect flag

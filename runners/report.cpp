@@ -150,6 +150,19 @@ std::string inventory_text(const json& inv, const json& peaks) {
                    ? std::string("none linked")
                    : fmt::format("{} {}, kernels '{}', {} threads", blas.value("library", ""),
                                  blas.value("version", ""), blas.value("corename", ""), blas.value("threads", 0)));
+  for (const auto& g : inv.value("gpus", json::array()))
+    line(fmt::format("gpu {}", g.value("index", 0)),
+         fmt::format("{} ({}, sm {}, {} SMs, SM clock max {:.0f} MHz (now {:.0f}), memory {} at {:.0f} MHz x {} bit, "
+                     "L2 {}, ECC {}, power limit {:.0f} W; driver {}, runtime {})",
+                     g.value("name", "?"), g.value("uuid", "?"), g.value("compute_capability", "?"),
+                     g.value("sm_count", 0), num(g, "max_sm_mhz"), num(g, "current_sm_mhz"),
+                     core::format_bytes(g.value("memory_bytes", 0ull)), num(g, "max_mem_mhz"),
+                     g.value("bus_width_bits", 0), core::format_bytes(g.value("l2_bytes", 0ull)),
+                     g.value("ecc", "?"), num(g, "power_limit_w"), g.value("driver_version", "?"),
+                     g.value("runtime_version", "?")) +
+             (g.value("nvml", "").empty() ? "" : "; " + g.value("nvml", "")));
+  if (inv.value("gpus", json::array()).empty() && !inv.value("gpu_probe", "").empty())
+    line("gpus", "none: " + inv.value("gpu_probe", ""));
   const json environment = inv.value("environment", json::object());
   for (const auto& [k, v] : environment.items())
     line("env", fmt::format("{}={}", k, v.get<std::string>()));

@@ -268,6 +268,7 @@ int run_main(const RunRequest& o) {
     auto made = make_plan(*suite, *workers, partition, ctx0.nodes, o.screening);
     if (!made) return fail_input(made.error());
     plan = std::move(*made);
+    plan.excluded.insert(plan.excluded.end(), suite->not_built.begin(), suite->not_built.end());
     pending = plan.instances;
     auto peaks = parse_peak_overrides(o.peaks, partition.peaks);
     if (!peaks) return fail_input(peaks.error());
@@ -354,6 +355,7 @@ int run_main(const RunRequest& o) {
   fmt::print(stderr, "converge: {} {} of '{}' ({} of {} instances) on {}/{} via {}\n",
              o.resume.empty() ? "run" : "resuming run", run_id, suite_name, pending.size(), plan.instances.size(),
              site.name, partition.name, ctx.mode);
+  for (const auto& e : plan.excluded) fmt::print(stderr, "converge: not planned: {}\n", e);
   if (ctx.mode == "local")
     for (const auto& w : run["inventory"].value("warnings", std::vector<std::string>{}))
       fmt::print(stderr, "WARNING: {}\n", w);
@@ -394,7 +396,10 @@ int run_main(const RunRequest& o) {
   sink.inventory = [&](const std::string& host, const json& inventory) {
     hosts.insert(host);
     if (ctx.mode != "local") {
-      run["node_inventories"][host] = inventory;  // every node, so that nodes can be compared
+      // Every node, so that nodes can be compared; each worker kind on a node adds its probes'.
+      json& known = run["node_inventories"][host];
+      if (known.is_null()) known = inventory;
+      else merge_inventory(known, inventory);
       save();
     }
     if (!have_remote_inventory) {  // the first node to report (rank 0's) describes the run
@@ -402,6 +407,13 @@ int run_main(const RunRequest& o) {
       run["inventory"] = inventory;
       run["peaks"] = peaks_for(inventory, exec.peaks);
       save();
+    } else if (run["inventory"].value("hostname", "") == inventory.value("hostname", "")) {
+      const json before = run["inventory"];
+      merge_inventory(run["inventory"], inventory);
+      if (run["inventory"] != before) {
+        run["peaks"] = peaks_for(run["inventory"], exec.peaks);
+        save();
+      }
     }
   };
 

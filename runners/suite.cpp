@@ -235,7 +235,18 @@ core::Expected<void> resolve_suite(Suite& suite, const WorkerSet& workers) {
             std::find(inst.backends.begin(), inst.backends.end(), b.backend) != inst.backends.end())
           matches.push_back(&b);
     if (matches.empty()) {
-      if (pattern && !inst.backends.empty()) continue;  // a pattern for backends this build lacks
+      if (pattern && !inst.backends.empty()) {  // a pattern for backends this build may lack
+        std::vector<std::string> missing;
+        for (const auto& backend : inst.backends)
+          if (std::none_of(workers.benchmarks().begin(), workers.benchmarks().end(),
+                           [&](const BenchmarkInfo& b) { return b.backend == backend; }))
+            missing.push_back(backend);
+        if (missing.size() == inst.backends.size())
+          suite.not_built.push_back(fmt::format("{}: skipped: built without {} (no worker offers it; `cmake` prints "
+                                                "why the component is off)",
+                                                inst.benchmark, fmt::join(missing, ", ")));
+        continue;
+      }
       auto near = core::nearest_names(inst.benchmark, workers.ids(), 3);
       return core::make_error(fmt::format("{}: unknown benchmark '{}'{}", at, inst.benchmark,
                                           near.empty() ? " (`converge list` shows them)"

@@ -28,6 +28,9 @@ struct Suite {
   std::string source;  ///< file path, or "builtin:NAME"
   results::json policy = results::json::object();  ///< suite-wide policy overrides
   std::vector<SuiteInstance> instances;
+  /// Entries for backends no worker offers ("micro.gpu_stream.*: skipped: built without cuda"),
+  /// filled by resolve_suite and shown when the suite runs.
+  std::vector<std::string> not_built;
 };
 
 /// Names and one-line descriptions of the suites built into the driver.

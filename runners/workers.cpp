@@ -155,18 +155,38 @@ std::vector<std::string> WorkerSet::ids() const {
   return out;
 }
 
-core::Expected<json> WorkerSet::inventory() const {
-  std::string chosen = workers_.front();
-  for (const auto& w : workers_)
-    if (fs::path(w).filename() == "converge-worker-cpu") chosen = w;
-  const auto r = run_command({chosen, "--inventory"});
-  if (r.status != 0)
-    return core::make_error(fmt::format("{} --inventory failed (status {}): {}", chosen, r.status, r.err));
-  try {
-    return json::parse(r.out);
-  } catch (const std::exception& e) {
-    return core::make_error(fmt::format("{} --inventory gave invalid JSON: {}", chosen, e.what()));
+void merge_inventory(json& into, const json& from) {
+  if (!into.is_object() || !from.is_object()) return;
+  const bool into_has = !into.value("gpus", json::array()).empty();
+  const bool from_has = !from.value("gpus", json::array()).empty();
+  if (!into_has && from_has) {
+    into["gpus"] = from["gpus"];
+    into["gpu_probe"] = from.value("gpu_probe", "");
+  } else if (!into_has && into.value("gpu_probe", "").empty() && !from.value("gpu_probe", "").empty()) {
+    into["gpu_probe"] = from["gpu_probe"];  // no GPU anywhere, but the reason is worth keeping
   }
+  const auto blas_library = [](const json& j) { return j.contains("blas") ? j["blas"].value("library", "") : ""; };
+  if (blas_library(into).empty() && !blas_library(from).empty()) into["blas"] = from["blas"];
+}
+
+core::Expected<json> WorkerSet::inventory() const {
+  std::vector<std::string> order = workers_;  // the CPU worker first: it describes the host
+  std::stable_partition(order.begin(), order.end(),
+                        [](const std::string& w) { return fs::path(w).filename() == "converge-worker-cpu"; });
+  json merged;
+  for (const auto& w : order) {
+    const auto r = run_command({w, "--inventory"});
+    if (r.status != 0)
+      return core::make_error(fmt::format("{} --inventory failed (status {}): {}", w, r.status, r.err));
+    try {
+      json one = json::parse(r.out);
+      if (merged.is_null()) merged = std::move(one);
+      else merge_inventory(merged, one);
+    } catch (const std::exception& e) {
+      return core::make_error(fmt::format("{} --inventory gave invalid JSON: {}", w, e.what()));
+    }
+  }
+  return merged;
 }
 
 }  // namespace converge::runners

@@ -40,13 +40,19 @@ class WorkerSet {
   const std::vector<BenchmarkInfo>& benchmarks() const { return benchmarks_; }
   const BenchmarkInfo* find(const std::string& id) const;
   std::vector<std::string> ids() const;
-  /// The inventory as the CPU worker (or else the first worker) collects it.
+  /// The inventory as the CPU worker (or else the first worker) collects it, with what the
+  /// other workers' probes add (the CUDA worker's GPUs).
   core::Expected<json> inventory() const;
 
  private:
   std::vector<std::string> workers_;
   std::vector<BenchmarkInfo> benchmarks_;
 };
+
+/// Adds to `into` what a probe of another worker found and `into` lacks: its GPUs (and how
+/// they were looked for) when `into` has none, its BLAS when `into` links none. Two workers
+/// of one node describe the same host, so nothing else is merged.
+void merge_inventory(json& into, const json& from);
 
 /// Directory holding the running executable.
 std::string self_directory();

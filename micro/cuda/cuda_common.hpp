@@ -40,6 +40,7 @@ class CudaBenchmark : public core::Benchmark {
 
   std::map<std::string, std::string> notes() const override {
     auto n = extra_notes();
+    if (gpu_.uuid.empty()) return n;  // skipped before a device was opened
     n["device"] = gpu_.name;
     n["device_uuid"] = gpu_.uuid;
     n["compute_capability"] = std::to_string(gpu_.cc_major) + "." + std::to_string(gpu_.cc_minor);
