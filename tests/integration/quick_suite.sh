@@ -28,3 +28,29 @@ for r in doc["results"]:
         assert r["status"] == "ok", (r["benchmark"], r["reason"])
 print("quick suite ok:", len(doc["results"]), "results")
 PY
+
+# CUDA: where the CUDA worker is built, its benchmarks are in the run; without a device each is
+# skipped with the reason, and everything else ran as above.
+WORKER_CUDA="$(dirname "$CONVERGE")/converge-worker-cuda"
+if [ -x "$WORKER_CUDA" ]; then
+  /usr/bin/python3 - "$TMP/run.json" <<'PY' || fail "CUDA results"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+cuda = [r for r in doc["results"] if r["backend"] == "cuda"]
+assert cuda, "the quick suite ran no CUDA benchmark although converge-worker-cuda is built"
+assert doc["inventory"]["gpu_probe"].startswith("CUDA runtime"), doc["inventory"]["gpu_probe"]
+if not doc["inventory"]["gpus"]:
+    for r in cuda:
+        assert r["status"] == "skipped", (r["benchmark"], r["status"], r["reason"])
+        assert r["reason"].startswith("no CUDA device visible"), (r["benchmark"], r["reason"])
+        assert "metrics" not in r or not r["metrics"], r["benchmark"]
+    print(len(cuda), "CUDA results, all skipped:", cuda[0]["reason"])
+PY
+fi
+# Without the CUDA worker (a build without the toolkit): the suite still runs, and says what
+# it left out and why.
+mkdir "$TMP/nocuda"
+cp "$CONVERGE" "$(dirname "$CONVERGE")/converge-worker-cpu" "$TMP/nocuda/"
+expect_status 0 "$TMP/nocuda/converge" run quick --dry-run
+expect_output "not planned: micro.gpu_peakflops.*: skipped: built without cuda"
+expect_output "micro.stream.triad"

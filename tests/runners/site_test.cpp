@@ -126,12 +126,12 @@ TEST(Sites, ClusterExampleGpuAndAccelPartitions) {
   EXPECT_EQ(g->backends, (std::vector<std::string>{"cpu", "cuda", "nccl", "mpi"}));
   EXPECT_EQ(g->energy, (std::vector<std::string>{"nvml", "rapl"}));
   EXPECT_DOUBLE_EQ(g->min_clock_fraction, 0.9);
-  EXPECT_TRUE(g->peaks.empty());
+  EXPECT_EQ(g->peaks, (std::map<std::string, double>{{"gpu.tensor.bf16", 989.4e12}}));
   EXPECT_TRUE(g->references.empty());
 
   const Partition* a = site->find("accel");
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->line, 47);
+  EXPECT_EQ(a->line, 49);
   EXPECT_EQ(a->launcher, LauncherKind::mpirun);
   EXPECT_EQ(to_string(a->launcher), "mpirun");
   EXPECT_EQ(a->mpirun.command, "mpirun");
