@@ -69,7 +69,7 @@ def main():
                   (r["metrics"][0]["value"], fmt_rate(r["metrics"][0]["value"], "FLOP/s")),
                   t["flop_rate"], 0.95, f"{fmt_rate(t['flop_rate'], 'FLOP/s')} (torch {t['torch']}, CUDA {t['cuda']})")
         if not any(t["dtype"] == dtype for t in torch):
-            rows.append((f"{dtype} GEMM vs torch.matmul", "-", "PyTorch not installed", "-", "not measured"))
+            rows.append((f"{dtype} GEMM vs torch.matmul", "-", "no torch.matmul figure (PyTorch not installed?)", "-", "not measured"))
 
     triad = first("micro.gpu_stream.triad")
     d2d = sorted((r for r in cuda if r["benchmark"] == "micro.gpu_transfer.d2d" and r["status"] == "ok"),
