@@ -15,6 +15,7 @@
 namespace converge::core {
 
 struct Inventory;
+class Group;
 
 /// Work done by one repetition, in base units. It is data beside the kernel, never inferred
 /// from timings; metrics are computed from it and the measured time.
@@ -22,9 +23,13 @@ struct WorkModel {
   double flops = 0;  ///< floating-point operations (an FMA counts 2)
   double bytes = 0;  ///< bytes counted by the benchmark's stated convention (see its README)
   double items = 0;  ///< discrete items: loads, messages, operations
+  /// Bytes as a collective's bus sees them: bytes x the collective's bus factor (nccl-tests'
+  /// busbw, e.g. 2(n-1)/n for allreduce), so that figures compare across rank counts and
+  /// libraries. 0 for benchmarks that are not collectives.
+  double bus_bytes = 0;
 };
 
-enum class Quantity { flops, bytes, items };
+enum class Quantity { flops, bytes, items, bus_bytes };
 enum class MetricKind {
   rate,           ///< quantity / time (FLOP/s, B/s, items/s)
   time_per_item,  ///< time / items (s per load)
@@ -77,6 +82,9 @@ struct Context {
   /// process, for `energy_reason` (e.g. another rank on the node reads the meters).
   energy::Recorder* energy = nullptr;
   std::string energy_reason;
+  /// The ranks running this instance together (MPI worker); null or size 1: one process.
+  /// With several, the harness synchronises repetitions and reduces times over the ranks.
+  Group* group = nullptr;
 };
 
 /// One benchmark instance. Lifetime: setup, run() once per warm-up and timed repetition,
@@ -88,6 +96,10 @@ class Benchmark {
   virtual SetupStatus setup(ParamValues& params, const Context& ctx) = 0;
   /// Runs one repetition. For host timers the work is complete when it returns.
   virtual void run() = 0;
+  /// Called after each timed repetition, outside the timed region (`rep` counts from 1): for
+  /// checks a benchmark repeats during the run (collectives' --check-every). With several
+  /// ranks every rank calls it; it must not leave a rank waiting on another.
+  virtual void after_repetition(int /*rep*/) {}
   /// Checks the output of the repetitions run so far.
   virtual Verification verify() = 0;
   virtual void teardown() {}

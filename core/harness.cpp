@@ -1,9 +1,12 @@
 #include "core/harness.hpp"
 
 #include "core/energy/recorder.hpp"
+#include "core/group.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -32,6 +35,7 @@ double quantity_of(const WorkModel& w, Quantity q) {
     case Quantity::flops: return w.flops;
     case Quantity::bytes: return w.bytes;
     case Quantity::items: return w.items;
+    case Quantity::bus_bytes: return w.bus_bytes;
   }
   return 0;
 }
@@ -85,6 +89,20 @@ void add_efficiency(Result& r) {
       e.efficiency.push_back({m.spec.name + "_per_watt", m.spec.unit + "/W", m.value / e.avg_watts});
 }
 
+constexpr const char* kStopReasons[] = {"", "ci_target", "max_reps", "budget"};
+int stop_code(const std::string& reason) {
+  for (int i = 1; i < 4; ++i)
+    if (reason == kStopReasons[i]) return i;
+  return 0;
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 }  // namespace
 
 Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::string>& given,
@@ -110,12 +128,33 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
   auto params = ParamValues::make(spec.params, given);
   if (!params) return finish(Status::failed, params.error());
   r.params = params->all();
+  // Several ranks: every collective step below is taken by all of them, in the same order.
+  Group* group = ctx.group != nullptr && ctx.group->size() > 1 ? ctx.group : nullptr;
 
   std::unique_ptr<Benchmark> bench;
   std::string phase = "setup";
   try {
     bench = spec.make();
-    const SetupStatus st = bench->setup(*params, ctx);
+    SetupStatus st;
+    if (group == nullptr) {
+      st = bench->setup(*params, ctx);
+    } else {
+      try {  // one rank's failure must reach the others, not leave them waiting
+        st = bench->setup(*params, ctx);
+      } catch (const std::exception& e) {
+        st = SetupStatus::fail(e.what());
+      }
+      const std::string mine = st.kind == SetupStatus::Kind::ok ? "" : (st.kind == SetupStatus::Kind::skipped ? "S" : "F") + st.reason;
+      std::string agreed = group->first_message(mine);
+      if (!agreed.empty() && mine.empty()) bench->teardown();
+      if (!agreed.empty()) {
+        // "rank R: S<reason>": the kind is the first letter after the prefix.
+        const auto at = agreed.find(": ") == std::string::npos ? 0 : agreed.find(": ") + 2;
+        const char kind = agreed[at];
+        agreed.erase(at, 1);
+        st = kind == 'S' ? SetupStatus::skip(agreed) : SetupStatus::fail(agreed);
+      }
+    }
     r.params = params->all();  // with "auto" values resolved
     r.notes = bench->notes();
     if (st.kind == SetupStatus::Kind::skipped) return finish(Status::skipped, st.reason);
@@ -133,7 +172,8 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
     for (int i = 0; i < policy.warmup; ++i) {
       bench->run();
       ++r.warmup_reps;
-      if (monotonic_seconds() - loop_begin >= policy.budget_s) break;
+      const bool over = monotonic_seconds() - loop_begin >= policy.budget_s;
+      if (group ? group->broadcast(over) != 0 : over) break;
     }
     phase = "timed repetitions";
     // Energy over the timed region, all repetitions: long enough for 10 updates of the
@@ -145,20 +185,49 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
       ctx.energy->start();
       energy_running = true;
     }
+    std::vector<double> rank_min, rank_avg;
     while (true) {
+      if (group) group->barrier();  // every rank starts the region together
       timer->start();
       bench->run();
-      r.samples_s.push_back(timer->stop());
+      double t = timer->stop();
+      if (group) {  // the repetition took as long as its slowest rank
+        std::vector<double> extremes = {t, -t}, total = {t};
+        group->max(extremes);
+        group->sum(total);
+        t = extremes[0];
+        rank_min.push_back(-extremes[1]);
+        rank_avg.push_back(total[0] / group->size());
+      }
+      r.samples_s.push_back(t);
+      bench->after_repetition(static_cast<int>(r.samples_s.size()));
       const double elapsed = monotonic_seconds() - loop_begin;
       if (progress) progress(static_cast<int>(r.samples_s.size()), elapsed);
       r.stop_reason = should_stop(loop_policy, r.samples_s, elapsed);
+      if (group) r.stop_reason = kStopReasons[group->broadcast(stop_code(r.stop_reason))];  // rank 0 decides
       if (!r.stop_reason.empty()) break;
+    }
+    if (group) {
+      r.ranks.count = group->size();
+      r.ranks.reduction = "max";
+      r.ranks.min_s = median_of(rank_min);
+      r.ranks.avg_s = median_of(rank_avg);
+      r.ranks.max_s = median_of(r.samples_s);
     }
     if (energy_running) r.energy = ctx.energy->stop(), energy_running = false;
     r.time = summarize(r.samples_s);
 
     phase = "verification";
     r.verification = bench->verify();
+    if (group) {  // one rank's wrong output makes the result invalid, naming that rank
+      const bool failed = r.verification.status == VerifyStatus::failed;
+      const std::string bad = group->first_message(
+          failed ? (r.verification.message.empty() ? r.verification.method : r.verification.message) : "");
+      if (!bad.empty()) {
+        r.verification.status = VerifyStatus::failed;
+        r.verification.message = bad;
+      }
+    }
     r.notes = bench->notes();
     phase = "teardown";
     bench->teardown();
@@ -167,6 +236,9 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
     if (bench && phase != "teardown") {
       try { bench->teardown(); } catch (...) {}
     }
+    // With several ranks the others may be waiting in a collective step: the caller records
+    // this rank's failure and aborts the whole group (RankFailure).
+    if (group) throw RankFailure(fmt::format("{}: {}", phase, e.what()));
     return finish(Status::failed, fmt::format("{}: {}", phase, e.what()));
   } catch (...) {
     if (energy_running) ctx.energy->stop();

@@ -2,6 +2,7 @@
 // The measurement loop: setup, warm-up, adaptive timed repetitions, verification, metrics.
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 
 #include "core/benchmark.hpp"
@@ -17,8 +18,16 @@ using ProgressFn = std::function<void(int reps, double elapsed_s)>;
 std::string should_stop(const RepetitionPolicy& policy, const std::vector<double>& samples,
                         double wall_elapsed_s);
 
-/// Runs one benchmark instance under the policy and returns its result. Never throws:
-/// exceptions from the benchmark become a failed result naming the phase.
+/// Thrown by run_instance when one rank of several fails after setup: the others may be
+/// blocked in a collective step, so the caller records the failure and aborts the group.
+struct RankFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Runs one benchmark instance under the policy and returns its result. Exceptions from the
+/// benchmark become a failed result naming the phase; the exception is RankFailure after setup
+/// with several ranks (ctx.group), which it throws. With several ranks every rank calls it,
+/// repetitions are synchronised and each sample is the slowest rank's time (DESIGN.md).
 Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::string>& given,
                     const RepetitionPolicy& policy, const Context& ctx,
                     const ProgressFn& progress = {});

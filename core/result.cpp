@@ -32,6 +32,7 @@ std::string to_string(Quantity q) {
     case Quantity::flops: return "flops";
     case Quantity::bytes: return "bytes";
     case Quantity::items: return "items";
+    case Quantity::bus_bytes: return "bus_bytes";
   }
   return "?";
 }

@@ -42,6 +42,15 @@ struct MetricResult {
   std::optional<double> fraction_of_peak;  ///< value / peak.value
 };
 
+/// How the ranks of a multi-rank instance timed each repetition: every rank times the same
+/// region after a barrier; samples_s holds the maximum over ranks (`reduction`), and these are
+/// the medians over repetitions of the per-repetition minimum, mean and maximum.
+struct RankSpread {
+  int count = 1;          ///< ranks; 1 for a single-process instance (then nothing else is set)
+  std::string reduction;  ///< "max"
+  double min_s = 0, avg_s = 0, max_s = 0;
+};
+
 struct Result {
   std::string benchmark;
   std::string family;
@@ -66,6 +75,7 @@ struct Result {
   Verification verification;
   std::map<std::string, std::string> notes;
   energy::EnergyResult energy;                ///< the timed region's energy, or why it was not measured
+  RankSpread ranks;                           ///< multi-rank instances only (count > 1)
 };
 
 }  // namespace converge::core

@@ -186,7 +186,7 @@ constexpr std::array kVerifyStatuses{core::VerifyStatus::passed, core::VerifySta
                                      core::VerifyStatus::not_checked};
 constexpr std::array kKinds{core::MetricKind::rate, core::MetricKind::time_per_item};
 constexpr std::array kQuantities{core::Quantity::flops, core::Quantity::bytes,
-                                 core::Quantity::items};
+                                 core::Quantity::items, core::Quantity::bus_bytes};
 constexpr std::array kDirections{core::Direction::higher_is_better,
                                  core::Direction::lower_is_better};
 
@@ -537,7 +537,7 @@ json to_json(const core::Result& r) {
   json metrics = json::array();
   for (const auto& m : r.metrics) metrics.push_back(metric_json(m));
   const auto& v = r.verification;
-  return {{"benchmark", r.benchmark},
+  json out = {{"benchmark", r.benchmark},
           {"family", r.family},
           {"backend", r.backend},
           {"instance", r.instance},
@@ -564,7 +564,8 @@ json to_json(const core::Result& r) {
           {"work",
            {{"flops", num(r.work.flops)},
             {"bytes", num(r.work.bytes)},
-            {"items", num(r.work.items)}}},
+            {"items", num(r.work.items)},
+            {"bus_bytes", num(r.work.bus_bytes)}}},
           {"metrics", metrics},
           {"verification",
            {{"status", core::to_string(v.status)},
@@ -574,6 +575,10 @@ json to_json(const core::Result& r) {
             {"message", v.message}}},
           {"notes", strings(r.notes)},
           {"energy", energy_json(r.energy)}};
+  if (r.ranks.count > 1)
+    out["ranks"] = {{"count", r.ranks.count}, {"reduction", r.ranks.reduction}, {"min_s", num(r.ranks.min_s)},
+                    {"avg_s", num(r.ranks.avg_s)}, {"max_s", num(r.ranks.max_s)}};
+  return out;
 }
 
 core::Result result_from_json(const json& j) {
@@ -613,6 +618,7 @@ core::Result result_from_json(const json& j) {
     read(wj, "flops", w.flops);
     read(wj, "bytes", w.bytes);
     read(wj, "items", w.items);
+    read(wj, "bus_bytes", w.bus_bytes);
   });
   read_array(j, "metrics", r.metrics, metric_from_json);
   read_object(j, "verification", [&](const json& vj) {
@@ -625,6 +631,13 @@ core::Result result_from_json(const json& j) {
   });
   read(j, "notes", r.notes);
   read_object(j, "energy", [&](const json& ej) { r.energy = energy_from_json(ej); });
+  read_object(j, "ranks", [&](const json& rj) {
+    read(rj, "count", r.ranks.count);
+    read(rj, "reduction", r.ranks.reduction);
+    read(rj, "min_s", r.ranks.min_s);
+    read(rj, "avg_s", r.ranks.avg_s);
+    read(rj, "max_s", r.ranks.max_s);
+  });
   return r;
 }
 

@@ -17,6 +17,7 @@
 #include <omp.h>
 
 #include "core/energy/recorder.hpp"
+#include "core/group.hpp"
 #include "core/harness.hpp"
 #include "core/inventory.hpp"
 #include "core/placement.hpp"
@@ -104,6 +105,7 @@ std::string expand_rank(std::string path, int rank) {
 int run_instances(const std::vector<Instance>& instances, const core::Context& ctx,
                   const core::Placement& where, const std::string& out, bool with_inventory) {
   EventSink sink(expand_rank(out, where.rank));
+  const int group_rank = ctx.group != nullptr && ctx.group->size() > 1 ? ctx.group->rank() : 0;
   // One process per node says what the node is, so a multi-node run records every node.
   if (with_inventory && where.local_rank == 0)
     sink.write({{"event", "inventory"}, {"host", where.node}, {"rank", where.rank},
@@ -118,18 +120,36 @@ int run_instances(const std::vector<Instance>& instances, const core::Context& c
       r.reason = "this worker has no benchmark '" + inst.benchmark + "'";
     } else {
       double last = -1;
-      r = core::run_instance(*spec, inst.params, inst.policy, ctx, [&](int reps, double elapsed) {
-        if (elapsed - last >= 0.5) {
-          last = elapsed;
-          sink.write({{"event", "progress"}, {"index", inst.index}, {"rank", where.rank}, {"reps", reps},
-                      {"elapsed_s", elapsed}});
-        }
-      });
+      try {
+        r = core::run_instance(*spec, inst.params, inst.policy, ctx, [&](int reps, double elapsed) {
+          if (elapsed - last >= 0.5) {
+            last = elapsed;
+            sink.write({{"event", "progress"}, {"index", inst.index}, {"rank", where.rank}, {"reps", reps},
+                        {"elapsed_s", elapsed}});
+          }
+        });
+      } catch (const core::RankFailure& e) {
+        // The other ranks may wait in a collective step for ever: record this rank's failure
+        // (the driver keeps it), then take the whole launch down.
+        r.benchmark = inst.benchmark;
+        r.family = spec->family;
+        r.backend = spec->backend;
+        r.status = core::Status::failed;
+        r.reason = fmt::format("rank {} failed, the launch was aborted: {}", where.rank, e.what());
+        r.instance = inst.index;
+        r.host = where.node;
+        r.rank = where.rank;
+        sink.write({{"event", "result"}, {"index", inst.index}, {"rank", where.rank}, {"result", to_json(r)}});
+        ctx.group->abort(1);
+      }
     }
     r.instance = inst.index;
     r.host = where.node;
     r.rank = where.rank;
-    sink.write({{"event", "result"}, {"index", inst.index}, {"rank", where.rank}, {"result", to_json(r)}});
+    if (group_rank > 0)  // rank 0 writes the instance's one result for all ranks
+      sink.write({{"event", "done"}, {"index", inst.index}, {"rank", where.rank}});
+    else
+      sink.write({{"event", "result"}, {"index", inst.index}, {"rank", where.rank}, {"result", to_json(r)}});
   }
   return 0;
 }
@@ -150,7 +170,7 @@ int default_threads(const core::Inventory& inv) {
 
 }  // namespace
 
-int worker_main(int argc, char** argv) {
+int worker_main(int argc, char** argv, const GroupFactory& make_group) {
   CLI::App app{"converge worker: runs the benchmarks linked into this executable and writes "
                "results in the run schema (results/SCHEMA.md). The converge driver starts it; "
                "it can also be run by hand."};
@@ -296,6 +316,8 @@ int worker_main(int argc, char** argv) {
   ctx.threads = threads > 0 ? threads : default_threads(inv);
   omp_set_num_threads(ctx.threads);
   try {
+    std::unique_ptr<core::Group> group = make_group ? make_group() : nullptr;
+    ctx.group = group.get();
     return run_instances(instances, ctx, where, out, !plan_path.empty());
   } catch (const std::exception& e) {
     std::cerr << "converge worker: " << e.what() << "\n";

@@ -10,7 +10,7 @@ packages=(
   libhwloc-dev hwloc libopenblas-dev libxml2-utils
   likwid python3-jsonschema
   slurm-wlm slurmctld slurmd slurm-client munge
-  openmpi-bin
+  openmpi-bin libopenmpi-dev
   chromium
 )
 # Optional extras: the reference tools the README's fidelity section runs (hpcc for StarSTREAM).
