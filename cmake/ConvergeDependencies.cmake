@@ -141,6 +141,8 @@ else()
       endif()
     endforeach()
     find_library(CONVERGE_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
+    # nccl.h: beside the toolkit's headers when NCCL ships with it, else a system path
+    find_path(CONVERGE_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_LIBRARY_ROOT}/include ${CUDAToolkit_INCLUDE_DIRS})
     find_library(CONVERGE_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
     if(CONVERGE_NCCL_LIBRARY)
       string(APPEND _cuda_libs " nccl")

@@ -1,6 +1,6 @@
 // collectives.mpi.allreduce: MPI_Allreduce (sum) of `size` bytes per rank, `iterations`
-// back-to-back operations per timed repetition (OSU's osu_allreduce loop), nccl-tests'
-// algbw and busbw (2(n-1)/n). Input: element i of rank r = pattern(r, i); every rank's result
+// back-to-back operations per timed repetition (OSU's iteration counts, nccl-tests' batch
+// timing), nccl-tests' algbw and busbw (2(n-1)/n). Input: element i of rank r = pattern(r, i); every rank's result
 // must equal the sum over ranks, exactly (small integers).
 #include <fmt/format.h>
 

@@ -95,6 +95,12 @@ core::ParamSpec iterations_param() {
           "operations per timed repetition (auto: OSU's 1000 up to 8 KiB, 100 above)", {}, 1.0, std::nullopt};
 }
 std::int64_t auto_iterations(std::uint64_t size_bytes) { return size_bytes <= 8192 ? 1000 : 100; }
+core::ParamSpec rooted_iterations_param() {
+  return {"iterations", core::ParamType::integer, "1",
+          "operations per timed repetition (1: one operation after the barrier, as OSU times rooted collectives; more "
+          "lets consecutive operations overlap)",
+          {}, 1.0, std::nullopt};
+}
 core::ParamSpec check_every_param() {
   return {"check_every", core::ParamType::integer, "0",
           "also check the output after every N-th timed repetition, outside the timed region (0: after the last only)",

@@ -70,6 +70,11 @@ core::ParamSpec in_place_param();
 /// every rank, since it depends on size only).
 core::ParamSpec iterations_param();
 std::int64_t auto_iterations(std::uint64_t size_bytes);
+/// Operations per timed repetition for rooted collectives (reduce, bcast, gather, scatter):
+/// default 1. Back to back, their operations overlap (the root starts the next before the
+/// last rank has the previous one), which would understate the latency; one operation after
+/// the harness's barrier is how OSU times them.
+core::ParamSpec rooted_iterations_param();
 /// Check the output every N timed repetitions as well as after the last (0: after the last only).
 core::ParamSpec check_every_param();
 

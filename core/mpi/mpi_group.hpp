@@ -20,8 +20,9 @@ namespace converge::core::mpi {
       ::converge::core::mpi::throw_mpi_error(converge_mpi_rc_, #expr, __FILE__, __LINE__);   \
   } while (0)
 
-/// MPI_COMM_WORLD as a Group. The first one constructed initialises MPI (MPI_THREAD_FUNNELED,
-/// errors returned rather than fatal) and the last one destroyed finalises it.
+/// MPI_COMM_WORLD as a Group. The first one constructed initialises MPI (MPI_Init: only the
+/// main thread calls MPI; errors returned rather than fatal) and the last one destroyed
+/// finalises it.
 class WorldGroup final : public Group {
  public:
   WorldGroup();
