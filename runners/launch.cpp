@@ -51,6 +51,7 @@ std::vector<std::string> srun_options(const Partition& p, int nodes, const Plann
   }
   if (p.cpus_per_task > 0) o.push_back(fmt::format("--cpus-per-task={}", p.cpus_per_task));
   if (p.gpus_per_node > 0) o.push_back(fmt::format("--gpus-per-node={}", p.gpus_per_node));
+  if (!p.slurm.mpi.empty()) o.push_back("--mpi=" + p.slurm.mpi);  // how MPI ranks find each other
   o.push_back("--kill-on-bad-exit=1");
   return o;
 }

@@ -136,13 +136,14 @@ Partition parse_partition(const YAML::Node& n, const std::string& source) {
     }
   }
   if (const auto s = n["slurm"]) {
-    ok_or_throw(check_keys(s, {"partition", "account", "qos", "constraint", "time", "options"}, source, "slurm"));
+    ok_or_throw(check_keys(s, {"partition", "account", "qos", "constraint", "time", "mpi", "options"}, source, "slurm"));
     auto str = [&](const char* k, std::string& out) { if (s[k]) out = s[k].as<std::string>(); };
     str("partition", p.slurm.partition);
     str("account", p.slurm.account);
     str("qos", p.slurm.qos);
     str("constraint", p.slurm.constraint);
     str("time", p.slurm.time);
+    str("mpi", p.slurm.mpi);
     static const std::regex time_re(R"((\d+-)?\d+(:\d{1,2}){0,2}|UNLIMITED|INFINITE)");
     if (!p.slurm.time.empty() && !std::regex_match(p.slurm.time, time_re))
       throw std::runtime_error(fmt::format("{}: slurm time '{}' is not a Slurm time limit (MM, HH:MM:SS or "

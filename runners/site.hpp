@@ -42,6 +42,7 @@ struct Partition {
   LauncherKind launcher = LauncherKind::local;
   struct {
     std::string partition, account, qos, constraint, time;  ///< sbatch -p -A -q -C -t
+    std::string mpi;  ///< srun --mpi= (pmix, pmi2, ...) for every step; "": the cluster's MpiDefault
     std::vector<std::string> options;                       ///< extra sbatch options
   } slurm;
   struct {

@@ -94,6 +94,10 @@ TEST(Launch, SrunOptionsPerPlacement) {
   EXPECT_EQ(srun_options(p, 2, all), (std::vector<std::string>{"--nodes=2", "--ntasks=8", "--kill-on-bad-exit=1"}));
   all.ranks = 3;  // fewer ranks than nodes: no empty nodes
   EXPECT_EQ(srun_options(p, 4, all), (std::vector<std::string>{"--nodes=3", "--ntasks=3", "--kill-on-bad-exit=1"}));
+  p.slurm.mpi = "pmix";  // the site's PMI for MPI ranks, on every step
+  EXPECT_EQ(srun_options(p, 4, all),
+            (std::vector<std::string>{"--nodes=3", "--ntasks=3", "--mpi=pmix", "--kill-on-bad-exit=1"}));
+  p.slurm.mpi.clear();
 
   p.cpus_per_task = 16;
   p.gpus_per_node = 4;

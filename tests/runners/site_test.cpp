@@ -116,6 +116,7 @@ TEST(Sites, ClusterExampleGpuAndAccelPartitions) {
   EXPECT_EQ(g->slurm.constraint, "h100");
   EXPECT_EQ(g->slurm.qos, "");
   EXPECT_EQ(g->slurm.time, "02:00:00");
+  EXPECT_EQ(g->slurm.mpi, "pmix");
   EXPECT_TRUE(g->slurm.options.empty());
   EXPECT_EQ(g->nodes, 2);
   EXPECT_EQ(g->tasks_per_node, 4);
@@ -131,7 +132,7 @@ TEST(Sites, ClusterExampleGpuAndAccelPartitions) {
 
   const Partition* a = site->find("accel");
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->line, 49);
+  EXPECT_EQ(a->line, 50);
   EXPECT_EQ(a->launcher, LauncherKind::mpirun);
   EXPECT_EQ(to_string(a->launcher), "mpirun");
   EXPECT_EQ(a->mpirun.command, "mpirun");
@@ -223,7 +224,7 @@ TEST(SiteErrors, UnknownKeysInSlurmResourcesEnvironment) {
   EXPECT_EQ(error_of(parse_site(site_with("    launcher: slurm\n    slurm:\n      partition: p\n      acount: x\n"),
                                 "t.yaml")),
             "t.yaml:7: unknown key 'acount' in slurm (did you mean 'account'?); keys are: partition, account, qos, "
-            "constraint, time, options");
+            "constraint, time, mpi, options");
   EXPECT_EQ(error_of(parse_site(site_with("    resources:\n      nodes: 2\n      gpus: 4\n"), "t.yaml")),
             "t.yaml:6: unknown key 'gpus' in resources (did you mean 'gpus_per_node'?); keys are: nodes, "
             "tasks_per_node, cpus_per_task, gpus_per_node");
