@@ -6,67 +6,30 @@
 
 #include <fmt/format.h>
 
-#include "collectives/mpi/mpi_common.hpp"
+#include "collectives/mpi/collective_common.hpp"
 
 namespace converge::collectives::mpi {
 namespace {
 
 constexpr Collective kC = Collective::allgather;
 
-// Element j of the gathered buffer: element j % count of rank j / count.
-double expected_gathered(std::uint64_t j, const void* arg) {
-  const std::uint64_t count = *static_cast<const std::uint64_t*>(arg);
-  return pattern(int(j / count), j % count);
-}
-
-class Allgather final : public MpiBenchmark {
+class Allgather final : public CollectiveBenchmark {
  public:
-  core::SetupStatus setup(core::ParamValues& params, const core::Context& ctx) override {
-    if (auto st = open(params, ctx, 2); st.kind != core::SetupStatus::Kind::ok) return st;
-    t_ = dtype_from(params.text("dtype"));
-    in_place_ = params.boolean("in_place");
-    count_ = elements_per_rank(kC, params.size("size"), dtype_bytes(t_), size_);
-    params.resolve("size", fmt::format("{:.0f}", algbw_bytes(kC, count_, dtype_bytes(t_), size_)));
-    // OSU's message size is what each rank sends.
-    iterations_ = params.is_auto("iterations") ? auto_iterations(count_ * dtype_bytes(t_)) : params.integer("iterations");
-    params.resolve("iterations", std::to_string(iterations_));
-    check_every_ = int(params.integer("check_every"));
-    send_ = Buffer(t_, count_), recv_ = Buffer(t_, count_ * std::uint64_t(size_));
-    fill_inputs();
-    return core::SetupStatus::ok();
-  }
-
-  void run() override {
-    for (std::int64_t k = 0; k < iterations_; ++k) allgather();
-  }
-
-  void after_repetition(int rep) override {
-    if (check_every_ > 0 && rep % check_every_ == 0) check();
-  }
-
-  core::Verification verify() override {
-    check();
-    return checked(fmt::format("one {}allgather of pattern(rank, i) = rank % 13 + 1 + i % 7 after fresh inputs, the "
-                               "receive buffer reset to -1{}: on every rank every element of block r == rank r's "
-                               "pattern, exactly",
-                               in_place_ ? "in-place " : "", in_place_ ? " except the rank's own block" : ""));
-  }
-
-  core::WorkModel work() const override {
-    const double bytes = algbw_bytes(kC, count_, dtype_bytes(t_), size_) * double(iterations_);
-    return {0, bytes, double(iterations_), bytes * bus_factor(kC, size_)};
-  }
+  Allgather() : CollectiveBenchmark(kC) {}
 
  protected:
-  std::map<std::string, std::string> extra_notes() const override {
-    return {{"operation", fmt::format("MPI_Allgather({} x {} from each rank{})", count_, dtype_name(t_),
-                                      in_place_ ? ", MPI_IN_PLACE" : "")},
-            {"bus_factor", fmt::format("(n-1)/n = {:.4f}", bus_factor(kC, size_))}};
+  void allocate() override { send_ = Buffer(t_, count_), recv_ = Buffer(t_, count_ * std::uint64_t(size_)); }
+
+  // send_ = this rank's pattern; recv_ = -1, with this rank's block copied in when in place.
+  void fill_inputs() override {
+    fill_pattern(send_, t_, rank_);
+    fill_value(recv_, t_, -1);
+    const std::uint64_t block = count_ * dtype_bytes(t_);
+    if (in_place_) std::memcpy(static_cast<char*>(recv_.data()) + std::uint64_t(rank_) * block, send_.data(), block);
   }
 
- private:
   // In place, each rank's block is already at its place in the receive buffer.
-  void allgather() {
+  void operate() override {
     const int c = int(count_);
     if (in_place_)
       CONVERGE_MPI_CHECK(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, recv_.data(), c, mpi_type(t_), comm_));
@@ -74,50 +37,32 @@ class Allgather final : public MpiBenchmark {
       CONVERGE_MPI_CHECK(MPI_Allgather(send_.data(), c, mpi_type(t_), recv_.data(), c, mpi_type(t_), comm_));
   }
 
-  // send_ = this rank's pattern; recv_ = -1 (a sentinel no expected value equals), with this
-  // rank's block copied in when in place.
-  void fill_inputs() {
-    fill_pattern(send_, t_, rank_);
-    fill_value(recv_, t_, -1);
-    const std::uint64_t block = count_ * dtype_bytes(t_);
-    if (in_place_) std::memcpy(static_cast<char*>(recv_.data()) + std::uint64_t(rank_) * block, send_.data(), block);
+  Output output() override { return {recv_, count_ * std::uint64_t(size_)}; }
+  // Element j of the gathered buffer: element j % count of rank j / count.
+  double expected(std::uint64_t j) const override { return pattern(int(j / count_), j % count_); }
+  std::string where(std::uint64_t j) const override {
+    return fmt::format("element {} (rank {}'s block, element {})", j, j / count_, j % count_);
   }
 
-  // Fresh inputs, one operation, compare (outside any timed region).
-  void check() {
-    fill_inputs();
-    allgather();
-    const std::uint64_t total = count_ * std::uint64_t(size_);
-    if (rank_ == corrupt_rank_) corrupt_one(recv_, t_, total);
-    ++checks_;
-    double got = 0;
-    if (const auto bad = first_mismatch(recv_, t_, total, expected_gathered, &count_, &got))
-      record_failure(fmt::format("element {} (rank {}'s block, element {}): {} != {} (check {})", *bad, *bad / count_,
-                                 *bad % count_, got, expected_gathered(*bad, &count_), checks_));
+  std::string method() const override {
+    return fmt::format("one {}allgather of pattern(rank, i) = rank % 13 + 1 + i % 7 after fresh inputs, the "
+                       "receive buffer reset to -1{}: on every rank every element of block r == rank r's "
+                       "pattern, exactly",
+                       in_place_ ? "in-place " : "", in_place_ ? " except the rank's own block" : "");
   }
 
-  Dtype t_ = Dtype::f32;
-  bool in_place_ = false;
-  std::uint64_t count_ = 0;
-  std::int64_t iterations_ = 0;
-  int check_every_ = 0;
-  Buffer send_, recv_;
+  std::string operation() const override {
+    return fmt::format("MPI_Allgather({} x {} from each rank{})", count_, dtype_name(t_),
+                       in_place_ ? ", MPI_IN_PLACE" : "");
+  }
 };
-
-core::BenchmarkSpec spec() {
-  return {"collectives.mpi.allgather", "collectives", "mpi",
-          "MPI_Allgather: latency per operation, algbw and busbw (nccl-tests factor (n-1)/n)",
-          {size_param("8", "bytes gathered on each rank, size/n from each (nccl-tests' size; OSU's message size is "
-                           "size/n)"),
-           dtype_param(), in_place_param(), iterations_param(), check_every_param()},
-          {{"latency", "s", core::MetricKind::time_per_item, core::Quantity::items, core::Direction::lower_is_better},
-           {"algbw", "B/s", core::MetricKind::rate, core::Quantity::bytes, core::Direction::higher_is_better},
-           {"busbw", "B/s", core::MetricKind::rate, core::Quantity::bus_bytes, core::Direction::higher_is_better}},
-          [] { return std::make_unique<Allgather>(); }};
-}
 
 }  // namespace
 
-CONVERGE_REGISTER_BENCHMARK(mpi_allgather, spec());
+CONVERGE_REGISTER_BENCHMARK(
+    mpi_allgather,
+    collective_spec(kC, "MPI_Allgather: latency per operation, algbw and busbw (nccl-tests factor (n-1)/n)",
+                    "bytes gathered on each rank, size/n from each (nccl-tests' size; OSU's message size is size/n)",
+                    InPlace::yes, [] { return std::make_unique<Allgather>(); }));
 
 }  // namespace converge::collectives::mpi
