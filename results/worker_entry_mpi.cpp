@@ -1,5 +1,7 @@
-// main() of the MPI workers: the shared worker command line, run by every rank together over
-// MPI_COMM_WORLD (MPI is initialised only when instances run, never for --list or --inventory).
+// main() of the MPI workers (collectives, io): the shared worker command line, run by every
+// rank together over MPI_COMM_WORLD (MPI is initialised only when instances run, never for
+// --list or --inventory). Compiled into each MPI worker, which links core/mpi; the results
+// library itself links no MPI.
 #include <cstdlib>
 
 #include "core/mpi/mpi_group.hpp"
