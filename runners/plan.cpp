@@ -57,6 +57,21 @@ core::Expected<Plan> make_plan(const Suite& suite, const WorkerSet& workers, con
       p.placement = Placement::per_node;
       p.ranks = nodes;
     }
+    // IO benchmarks run on every storage tier of the partition, one instance per tier, unless
+    // the suite gave a path.
+    const auto declares = [&](const char* name) {
+      return std::any_of(b->params.begin(), b->params.end(), [&](const core::ParamSpec& ps) { return ps.name == name; });
+    };
+    if (b->family == "io" && !partition.storage.empty() && !p.params.count("path") && declares("path")) {
+      for (const auto& tier : partition.storage) {
+        PlannedInstance t = p;
+        t.index = static_cast<int>(plan.instances.size());
+        t.params["path"] = tier.path;
+        if (declares("tier")) t.params["tier"] = tier.name;
+        plan.instances.push_back(std::move(t));
+      }
+      continue;
+    }
     plan.instances.push_back(std::move(p));
   }
   return plan;

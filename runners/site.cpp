@@ -111,7 +111,7 @@ Reference parse_reference(const std::string& metric, const YAML::Node& n, const 
 
 Partition parse_partition(const YAML::Node& n, const std::string& source) {
   ok_or_throw(check_keys(n, {"name", "description", "launcher", "slurm", "mpirun", "resources", "environment",
-                             "backends", "energy", "min_clock_fraction", "peaks", "reference"},
+                             "backends", "energy", "min_clock_fraction", "peaks", "reference", "storage"},
                          source, "a partition"));
   Partition p;
   p.line = n.Mark().line + 1;
@@ -193,6 +193,33 @@ Partition parse_partition(const YAML::Node& n, const std::string& source) {
     if (p.min_clock_fraction < 0 || p.min_clock_fraction > 1)
       throw std::runtime_error(fmt::format("{}: min_clock_fraction is between 0 and 1 (0.9: flag a result whose clock "
                                            "ended below 90% of its maximum), got {}", where(source, f), p.min_clock_fraction));
+  }
+  if (const auto st = n["storage"]) {
+    if (!st.IsSequence())
+      throw std::runtime_error(where(source, st) + ": storage is a list of tiers {name, path, kind}");
+    static const std::vector<std::string> kinds = {"flash", "hdd", "burst_buffer", "node_local_nvme", "memory", "other"};
+    for (const auto& t : st) {
+      ok_or_throw(check_keys(t, {"name", "path", "kind"}, source, "a storage tier"));
+      StorageTier tier;
+      tier.line = t.Mark().line + 1;
+      for (const char* key : {"name", "path", "kind"})
+        if (!t[key]) throw std::runtime_error(fmt::format("{}: a storage tier needs {}", where(source, t), key));
+      tier.name = t["name"].as<std::string>();
+      tier.path = t["path"].as<std::string>();
+      tier.kind = t["kind"].as<std::string>();
+      if (std::find(kinds.begin(), kinds.end(), tier.kind) == kinds.end()) {
+        auto near = core::nearest_names(tier.kind, kinds, 2);
+        throw std::runtime_error(fmt::format("{}: storage kind '{}' is not one of {}{}", where(source, t["kind"]), tier.kind,
+                                             fmt::join(kinds, ", "),
+                                             near.empty() ? "" : fmt::format(" (did you mean {}?)", fmt::join(near, ", "))));
+      }
+      if (tier.path.empty() || tier.path[0] != '/')
+        throw std::runtime_error(fmt::format("{}: storage path '{}' must be absolute", where(source, t["path"]), tier.path));
+      for (const auto& other : p.storage)
+        if (other.name == tier.name)
+          throw std::runtime_error(fmt::format("{}: storage tier '{}' is named twice", where(source, t), tier.name));
+      p.storage.push_back(std::move(tier));
+    }
   }
   if (const auto pk = n["peaks"]) {
     if (!pk.IsMap()) throw std::runtime_error(where(source, pk) + ": peaks must be a mapping id: value (base units)");

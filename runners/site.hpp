@@ -37,6 +37,15 @@ struct ReferenceEntry {
   int line = 0;
 };
 
+/// A storage tier of a partition: where the IO benchmarks write (inside a fresh directory they
+/// create there) and what it is, so reports can compare tiers side by side.
+struct StorageTier {
+  std::string name;  ///< "scratch", "store", "nvme"
+  std::string path;  ///< a directory every node of the partition sees (or each sees its own, for node-local)
+  std::string kind;  ///< flash, hdd, burst_buffer, node_local_nvme, memory, other
+  int line = 0;
+};
+
 struct Partition {
   std::string name, description;
   LauncherKind launcher = LauncherKind::local;
@@ -57,6 +66,7 @@ struct Partition {
   std::vector<std::string> energy;             ///< meters: rapl, nvml, likwid, ipmi
   double min_clock_fraction = 0;               ///< flag results whose clock ended below this fraction of max
   std::map<std::string, double> peaks;         ///< peak overrides, base units
+  std::vector<StorageTier> storage;            ///< tiers the io benchmarks run on, each in turn
   std::vector<ReferenceEntry> references;
   int line = 0;
   results::json config = results::json::object();  ///< the partition as written (for the run document)

@@ -69,7 +69,7 @@ TEST(Sites, ClusterExampleReferencesInBothForms) {
   EXPECT_EQ(refs[0].key, "micro.stream.triad");
   EXPECT_EQ(refs[0].benchmark, "micro.stream.triad");
   EXPECT_TRUE(refs[0].params.empty());
-  EXPECT_EQ(refs[0].line, 26);
+  EXPECT_EQ(refs[0].line, 29);
   ASSERT_EQ(refs[0].metrics.size(), 1u);
   const Reference& bw = refs[0].metrics[0];
   EXPECT_EQ(bw.metric, "bandwidth");
@@ -78,7 +78,7 @@ TEST(Sites, ClusterExampleReferencesInBothForms) {
   EXPECT_DOUBLE_EQ(*bw.lower, -0.10);
   EXPECT_FALSE(bw.upper.has_value());
   EXPECT_EQ(bw.unit, "B/s");
-  EXPECT_EQ(bw.line, 27);
+  EXPECT_EQ(bw.line, 30);
 
   EXPECT_EQ(refs[1].key, "micro.peakflops.fp64 threads=auto");
   EXPECT_EQ(refs[1].benchmark, "micro.peakflops.fp64");
@@ -92,7 +92,7 @@ TEST(Sites, ClusterExampleReferencesInBothForms) {
   EXPECT_EQ(refs[2].key, "micro.gemm.dgemm n=4096");
   EXPECT_EQ(refs[2].benchmark, "micro.gemm.dgemm");
   EXPECT_EQ(refs[2].params, (std::map<std::string, std::string>{{"n", "4096"}}));
-  EXPECT_EQ(refs[2].line, 30);
+  EXPECT_EQ(refs[2].line, 33);
   ASSERT_EQ(refs[2].metrics.size(), 1u);
   const Reference& fr = refs[2].metrics[0];
   EXPECT_EQ(fr.metric, "flop_rate");
@@ -101,7 +101,7 @@ TEST(Sites, ClusterExampleReferencesInBothForms) {
   EXPECT_DOUBLE_EQ(*fr.lower, -0.10);
   EXPECT_DOUBLE_EQ(*fr.upper, 0.25);
   EXPECT_EQ(fr.unit, "FLOP/s");
-  EXPECT_EQ(fr.line, 31);
+  EXPECT_EQ(fr.line, 34);
 }
 
 TEST(Sites, ClusterExampleGpuAndAccelPartitions) {
@@ -109,7 +109,7 @@ TEST(Sites, ClusterExampleGpuAndAccelPartitions) {
   ASSERT_TRUE(site) << site.error();
   const Partition* g = site->find("gpu");
   ASSERT_NE(g, nullptr);
-  EXPECT_EQ(g->line, 32);
+  EXPECT_EQ(g->line, 35);
   EXPECT_EQ(g->launcher, LauncherKind::slurm);
   EXPECT_EQ(g->slurm.partition, "gpu_p6");
   EXPECT_EQ(g->slurm.account, "abc@h100");
@@ -132,7 +132,7 @@ TEST(Sites, ClusterExampleGpuAndAccelPartitions) {
 
   const Partition* a = site->find("accel");
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->line, 50);
+  EXPECT_EQ(a->line, 53);
   EXPECT_EQ(a->launcher, LauncherKind::mpirun);
   EXPECT_EQ(to_string(a->launcher), "mpirun");
   EXPECT_EQ(a->mpirun.command, "mpirun");
@@ -230,6 +230,31 @@ TEST(SiteErrors, UnknownKeysInSlurmResourcesEnvironment) {
             "tasks_per_node, cpus_per_task, gpus_per_node");
   EXPECT_EQ(error_of(parse_site(site_with("    environment: {module: [gcc]}\n"), "t.yaml")),
             "t.yaml:4: unknown key 'module' in environment (did you mean 'modules'?); keys are: modules, variables");
+}
+
+TEST(Sites, StorageTiersOfTheClusterExample) {
+  auto site = load_site("cluster");
+  ASSERT_TRUE(site) << site.error();
+  const Partition* c = site->find("cpu");
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->storage.size(), 2u);
+  EXPECT_EQ(c->storage[0].name, "scratch");
+  EXPECT_EQ(c->storage[0].path, "/lustre/fsn1/scratch");
+  EXPECT_EQ(c->storage[0].kind, "flash");
+  EXPECT_EQ(c->storage[1].kind, "hdd");
+  EXPECT_EQ(c->storage[1].line, 24);
+}
+
+TEST(SiteErrors, BadStorageTiers) {
+  EXPECT_EQ(error_of(parse_site(site_with("    storage:\n      - {name: s, path: /x, kind: ssd}\n"), "t.yaml")),
+            "t.yaml:5: storage kind 'ssd' is not one of flash, hdd, burst_buffer, node_local_nvme, memory, other "
+            "(did you mean hdd?)");
+  EXPECT_EQ(error_of(parse_site(site_with("    storage:\n      - {name: s, path: rel/dir, kind: hdd}\n"), "t.yaml")),
+            "t.yaml:5: storage path 'rel/dir' must be absolute");
+  EXPECT_EQ(error_of(parse_site(site_with("    storage:\n      - {name: s, kind: hdd}\n"), "t.yaml")),
+            "t.yaml:5: a storage tier needs path");
+  EXPECT_EQ(error_of(parse_site(site_with("    storage:\n      - {name: s, path: /a, kind: hdd, size: 3}\n"), "t.yaml")),
+            "t.yaml:5: unknown key 'size' in a storage tier; keys are: name, path, kind");
 }
 
 TEST(SiteErrors, UnknownLauncher) {

@@ -22,7 +22,7 @@ inline std::vector<std::string> lines_of(const std::string& text) {
 
 inline const std::string kPartitionKeys =
     "name, description, launcher, slurm, mpirun, resources, environment, backends, energy, min_clock_fraction, "
-    "peaks, reference";
+    "peaks, reference, storage";
 
 // A one-partition site whose partition body (lines from 4 on) is `body`.
 inline std::string site_with(const std::string& body) {
