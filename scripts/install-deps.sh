@@ -13,8 +13,8 @@ packages=(
   openmpi-bin libopenmpi-dev
   chromium
 )
-# Optional extras: the reference tools the README's fidelity section runs (hpcc for StarSTREAM).
-if [ "${CONVERGE_INSTALL_REFERENCE_TOOLS:-0}" = 1 ]; then packages+=(hpcc); fi
+# Optional extras: the reference tools the README's fidelity section runs (hpcc: StarSTREAM, b_eff; fio).
+if [ "${CONVERGE_INSTALL_REFERENCE_TOOLS:-0}" = 1 ]; then packages+=(hpcc fio); fi
 
 missing=()
 for p in "${packages[@]}"; do

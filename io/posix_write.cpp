@@ -1,0 +1,74 @@
+// io.posix.write: IOR-style sequential write bandwidth with POSIX calls. Each repetition, every
+// rank opens its existing file (or the shared one), writes its block in `transfer`-byte
+// pwrite() calls at the layout's offsets from a buffer filled with the pattern in setup, fsyncs
+// (IOR -e, default on) and closes; the harness times it as the slowest rank saw it. Read back
+// and checked outside the timed region. Formulas: io/bandwidth.md.
+#include <fmt/format.h>
+
+#include "core/units.hpp"
+#include "io/posix_bw_common.hpp"
+
+namespace converge::io::bw {
+namespace {
+
+class PosixWrite final : public BandwidthBenchmark {
+ public:
+  core::SetupStatus setup(core::ParamValues& params, const core::Context& ctx) override {
+    auto st = open(params, ctx, false);
+    if (!active_) return st;
+    // Every transfer's words depend on the file and the offset, all filled before any timing.
+    std::string err;
+    data_ = aligned_buffer(g_.block);
+    if (!data_) err = fmt::format("cannot allocate the {} write buffer", core::format_bytes(g_.block));
+    for (std::uint64_t t = 0; err.empty() && t < transfers_per_rank(g_); ++t)
+      fill_pattern(data_.get() + t * g_.transfer, g_.transfer, seed_, file_id(g_.layout, rank_),
+                   transfer_offset(g_, rank_, t));
+    if (!agree(err).empty()) return stop(err);
+    notes_["timed"] = fmt::format(
+        "per rank and repetition: open {} (O_WRONLY{}), {} pwrite calls of {} from a pre-filled buffer, {}close; the "
+        "repetition's time is the slowest rank's",
+        g_.layout == Layout::fpp ? "f.<rank>" : "shared", direct_ ? " | O_DIRECT" : "", transfers_per_rank(g_),
+        core::format_bytes(g_.transfer), fsync_ ? "fsync, " : "");
+    if (!fsync_)
+      notes_["fsync"] = "off: the time stops when the data is in the page cache, not when it is on the device";
+    return core::SetupStatus::ok();
+  }
+
+  void run() override {
+    if (pending_.empty()) record(write_block(data_.get(), fsync_));
+  }
+
+  void after_repetition(int) override { settle(std::exchange(pending_, "")); }
+
+  core::Verification verify() override {
+    settle(corrupt_for_test());  // also a barrier: every rank has written before anyone reads back
+    std::string mismatch;
+    settle(check_block(rank_, direct_, mismatch));
+    verified_ = true;
+    const std::string method = fmt::format(
+        "after the last repetition, outside the timed region, every rank read its {} back in {} reads (after fsync "
+        "and posix_fadvise(DONTNEED){}) and compared every 8-byte word with the written pattern (splitmix64 of seed, "
+        "file, offset): exact",
+        core::format_bytes(g_.block), core::format_bytes(g_.transfer), direct_ ? ", with O_DIRECT" : "");
+    return mismatch.empty() ? core::Verification::passed(method) : core::Verification::failed(method, mismatch);
+  }
+
+  void teardown() override {
+    BandwidthBenchmark::teardown();
+    data_.reset();
+  }
+
+ private:
+  std::unique_ptr<unsigned char, void (*)(void*)> data_{nullptr, nullptr};
+};
+
+}  // namespace
+
+CONVERGE_REGISTER_BENCHMARK(
+    posix_write,
+    (core::BenchmarkSpec{"io.posix.write", "io", "posix",
+                         "sequential write bandwidth (IOR-style: file per process or one shared file, segmented or "
+                         "strided; fsync counted, as IOR -e)",
+                         bw_params(false), bw_metrics(), [] { return std::make_unique<PosixWrite>(); }}));
+
+}  // namespace converge::io::bw

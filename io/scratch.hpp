@@ -1,0 +1,122 @@
+#pragma once
+// The IO benchmarks' safety layer (DESIGN.md, Errors: IO rules). Every byte an IO benchmark
+// writes goes into a Scratch: a fresh directory it creates under the tier's path, after
+// checking that the data fits with a margin. Inside it, files and subdirectories are created
+// exclusively and opened without following symbolic links, relative to the directory's file
+// descriptor, so nothing outside it is ever touched; everything created is recorded and
+// removed when the Scratch is destroyed, when the process gets SIGINT, SIGTERM or SIGHUP
+// (Slurm's time limit sends SIGTERM), and at exit. Errors are named: ENOSPC, EDQUOT, EACCES,
+// EROFS and a vanished directory each give "<NAME>: <strerror>: <what was being done>".
+//
+// Signals: the first create() or join() installs handlers for SIGINT, SIGTERM and SIGHUP (one
+// that is ignored, as SIGHUP under nohup, stays ignored). The handler removes what every live
+// Scratch of this process recorded, with async-signal-safe calls only, then gives the signal
+// to what was there before: the default action (the process dies "killed by SIGINT") or the
+// earlier handler (install yours before the first Scratch to keep it). A signal arriving
+// while a file is being created or removed is handled as soon as that call returns, so a
+// file is never left unrecorded. After such a signal, creating is refused (ECANCELED).
+// Limits, beyond which calls refuse with a message rather than risk leaving files: 64 live
+// Scratch objects per process, 1,048,576 recorded names per Scratch, 255 bytes per name.
+// Threads may create, open and remove files of one Scratch at once; clean() and the
+// destructor must not overlap other calls on the same Scratch. After fork(), a child never
+// removes its parent's files (cleanup is limited to the process that created them).
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/expected.hpp"
+
+namespace converge::io {
+
+/// "ENOSPC: No space left on device: writing /tier/converge-io-XXXX/f.0 at offset 1048576".
+/// The symbolic name for errno values IO benchmarks meet (ENOSPC, EDQUOT, EACCES, EPERM,
+/// EROFS, ENOENT, EIO, EINVAL, EFBIG, EMFILE, ENAMETOOLONG, ELOOP, ...), else "errno N".
+std::string errno_name(int err);
+std::string io_error(int err, const std::string& what);
+
+/// Space on the filesystem holding `path` (statvfs), for the free-space check and notes.
+struct SpaceInfo {
+  std::uint64_t available_bytes = 0;  ///< f_bavail x f_frsize: what an unprivileged writer may use
+  std::uint64_t total_bytes = 0;
+  std::uint64_t available_inodes = 0;
+};
+core::Expected<SpaceInfo> space_of(const std::string& path);
+
+/// The filesystem holding `path`, from /proc/self/mountinfo: type ("xfs", "lustre", "tmpfs"),
+/// mount point, source and options, for the inventory and notes.
+struct FilesystemInfo {
+  std::string type, mount_point, source, options;
+};
+FilesystemInfo filesystem_of(const std::string& path);
+
+class Scratch {
+ public:
+  /// Creates "<tier>/converge-io-<host>-<pid>-<random>" (mode 0700; the tier must exist and be
+  /// a directory, reached without following a symbolic link in its last component). Refuses,
+  /// with a message naming both figures, when `bytes_needed` x (1 + margin) exceeds the space
+  /// available, or when `inodes_needed` exceeds the free inodes. Errors are io_error() texts.
+  static core::Expected<std::unique_ptr<Scratch>> create(const std::string& tier, std::uint64_t bytes_needed,
+                                                         std::uint64_t inodes_needed = 16, double margin = 0.1);
+  /// Adopts a directory another rank created (shared-file and shared-directory modes): opens
+  /// it without following links and removes only what THIS process creates in it; the
+  /// creator removes the directory itself (and, on a signal, a joined process removes it too
+  /// if it is empty by then: the creator may have died first).
+  static core::Expected<std::unique_ptr<Scratch>> join(const std::string& directory);
+  ~Scratch();  ///< removes every file and directory this process created in it, deepest first
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+  const std::string& path() const { return path_; }
+  int dirfd() const { return dirfd_; }
+  bool owner() const { return owner_; }
+
+  /// Creates a file (relative name, may contain '/' below directories made with make_dir):
+  /// openat(O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | extra_flags, 0600), recorded for removal.
+  /// extra_flags: O_WRONLY or O_RDWR, O_DIRECT, ... Returns the descriptor (the caller closes it).
+  /// No symbolic link is followed anywhere in the name; an existing name (even a link someone
+  /// planted) gives EEXIST and is left alone. Names: components joined by single '/', none
+  /// empty, "." or "..", at most 255 bytes in all (else EINVAL / ENAMETOOLONG).
+  core::Expected<int> create_file(const std::string& name, int extra_flags);
+  /// Opens a file of this Scratch (one this process or the creator of a joined directory made),
+  /// with O_NOFOLLOW | O_CLOEXEC | flags; never creates (O_CREAT is refused). A link: ELOOP.
+  core::Expected<int> open_file(const std::string& name, int flags) const;
+  /// mkdirat(0700), recorded for removal. Up to 256 directories per Scratch (made here, or
+  /// first met as the parent of a name) keep a descriptor open, so that names below them are
+  /// created and removed in one call, as fast as openat/unlinkat alone (metadata rates).
+  core::Expected<void> make_dir(const std::string& name);
+  /// Removes one file this process created, now (metadata "remove" phase); forgets it. Any
+  /// other name is refused (EINVAL), never unlinked.
+  core::Expected<void> remove_file(const std::string& name);
+  /// Removes everything this process created, now (as the destructor does); may be called
+  /// again after new files are created. Returns the first error, if any.
+  core::Expected<void> clean();
+
+ private:
+  Scratch() = default;
+  std::string path_;
+  int dirfd_ = -1;
+  bool owner_ = false;
+  int slot_ = -1;  ///< this Scratch's entry in the signal-time cleanup table
+};
+
+/// Full write/read of a buffer at an offset, retrying short transfers and EINTR. Errors are
+/// io_error() texts naming `what` and the offset: "ENOSPC: No space left on device: <what> at
+/// offset N". read_all at end of file: "short read: end of file at offset N, M bytes missing:
+/// <what>".
+core::Expected<void> write_all(int fd, const void* data, std::size_t bytes, off_t offset, const std::string& what);
+core::Expected<void> read_all(int fd, void* data, std::size_t bytes, off_t offset, const std::string& what);
+
+/// The data pattern every IO benchmark writes and checks: 8-byte words, word w of file
+/// `file_id` = splitmix64(seed ^ file_id * 0x9E3779B97F4A7C15 ^ w), stored little-endian, so
+/// byte b of the file is byte (b % 8) of word b / 8. `offset` and `bytes` are best multiples
+/// of 8 (the fast path); any others give the same bytes, so ranges may start anywhere.
+void fill_pattern(void* buffer, std::size_t bytes, std::uint64_t seed, std::uint64_t file_id, std::uint64_t offset);
+/// The first byte (relative to `offset`) where `buffer` differs from the pattern, or -1: a
+/// word overwritten whole gives its first byte's offset.
+std::int64_t check_pattern(const void* buffer, std::size_t bytes, std::uint64_t seed, std::uint64_t file_id,
+                           std::uint64_t offset);
+
+}  // namespace converge::io
