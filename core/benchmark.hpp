@@ -96,6 +96,10 @@ class Benchmark {
   virtual SetupStatus setup(ParamValues& params, const Context& ctx) = 0;
   /// Runs one repetition. For host timers the work is complete when it returns.
   virtual void run() = 0;
+  /// Called before every repetition, warm-up and timed, outside the timed region and before
+  /// the ranks' barrier: to bring the state back to where a repetition starts (a write
+  /// benchmark truncating its file, so that every repetition allocates its blocks).
+  virtual void before_repetition() {}
   /// Called after each timed repetition, outside the timed region (`rep` counts from 1): for
   /// checks a benchmark repeats during the run (collectives' --check-every). With several
   /// ranks every rank calls it; it must not leave a rank waiting on another.

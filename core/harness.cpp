@@ -170,6 +170,8 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
     phase = "warm-up";
     const double loop_begin = monotonic_seconds();
     for (int i = 0; i < policy.warmup; ++i) {
+      bench->before_repetition();
+      if (group) group->barrier();
       bench->run();
       ++r.warmup_reps;
       const bool over = monotonic_seconds() - loop_begin >= policy.budget_s;
@@ -187,6 +189,7 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
     }
     std::vector<double> rank_min, rank_avg;
     while (true) {
+      bench->before_repetition();
       if (group) group->barrier();  // every rank starts the region together
       timer->start();
       bench->run();

@@ -307,6 +307,17 @@ core::SetupStatus BandwidthBenchmark::open(core::ParamValues& params, const core
   return core::SetupStatus::ok();
 }
 
+std::string BandwidthBenchmark::truncate_own() {
+  if (g_.layout != Layout::fpp && rank_ != 0) return "";
+  const std::string name = file_name(g_.layout, rank_);
+  auto fd = scratch_->open_file(name, O_WRONLY);
+  if (!fd) return fd.error();
+  std::string err;
+  if (::ftruncate(*fd, 0) != 0) err = io_error(errno, "truncating " + scratch_->path() + "/" + name);
+  ::close(*fd);
+  return err;
+}
+
 std::string BandwidthBenchmark::write_block(const unsigned char* prefilled, bool sync) {
   const std::string name = file_name(g_.layout, rank_);
   auto fd = scratch_->open_file(name, O_WRONLY | (direct_ ? O_DIRECT : 0));

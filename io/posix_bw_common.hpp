@@ -110,6 +110,10 @@ class BandwidthBenchmark : public core::Benchmark {
   /// bytes, or filling one transfer buffer as it goes), then fsync if `sync`. Returns "" or the
   /// named error.
   std::string write_block(const unsigned char* prefilled, bool sync);
+  /// Truncates the file(s) this rank owns to 0 bytes (fpp: its own; shared: rank 0 the shared
+  /// file), so the next write allocates its blocks as a fresh file does (IOR and fio write new
+  /// files; overwriting allocated blocks is faster on most filesystems). "" or the named error.
+  std::string truncate_own();
   /// Reads `source`'s block in transfers into one transfer buffer. "" or the named error.
   std::string read_block(int source, bool odirect);
   /// Re-reads `source`'s data after fsync and posix_fadvise(DONTNEED) (O_DIRECT if `odirect`)
