@@ -44,6 +44,8 @@ for i in 1 2 3; do
   fio_run "fio-write-fallocate-$i" --name=seq --rw=write --bs=1M --size=1G --numjobs=2 --end_fsync=1
 done
 for i in 1 2 3 4 5; do fio_run "fio-read-$i" --name=seq --rw=read --bs=1M --size=1G --numjobs=2; done
+# The disk's rate drifts during sustained IO: also read for 25 s, about as long as converge's run.
+fio_run "fio-read-timed-1" --name=seq --rw=read --bs=1M --size=1G --numjobs=2 --time_based --runtime=25
 rm -f "$DIR"/seq.*
 for qd in 1 4; do
   echo "== fio: 4 KiB random read, depth $qd, 3 runs of 10 s"
@@ -73,7 +75,8 @@ w, r = conv("io.posix.write"), conv("io.posix.read")
 for label, c, name, key, k in (
         ("sequential write, 2 x 1 GiB, 1 MiB, O_DIRECT, fsync (fio --fallocate=none)", w, "fio-write", "write", 5),
         ("the same, fio's default (fallocate first)", w, "fio-write-fallocate", "write", 3),
-        ("sequential read, 2 x 1 GiB, 1 MiB, O_DIRECT", r, "fio-read", "read", 5)):
+        ("sequential read, 2 x 1 GiB, 1 MiB, O_DIRECT", r, "fio-read", "read", 5),
+        ("the same, fio time-based over 25 s", r, "fio-read-timed", "read", 1)):
     cv = c["metrics"][0]["value"] / MiB
     runs = [f[key]["bw_bytes"] / MiB for f in fio_runs(name, k)]
     fv = statistics.median(runs)
