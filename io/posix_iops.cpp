@@ -45,7 +45,6 @@ class Iops final : public core::Benchmark {
   core::SetupStatus setup(core::ParamValues& params, const core::Context& ctx) override {
     if (auto st = ranks_.open(ctx); st.kind != core::SetupStatus::Kind::ok) return st;
     reps_->ranks = &ranks_;
-    reps_->prepare = [this] { prepare(); };
     auto tier = resolve_tier(params);
     if (!tier) return core::SetupStatus::fail(tier.error());
     tier_ = *tier;
@@ -94,7 +93,6 @@ class Iops final : public core::Benchmark {
   }
 
   void run() override {
-    reps_->take();
     if (threads_ == 1) {
       loop(workers_[0]);
     } else {
@@ -107,6 +105,9 @@ class Iops final : public core::Benchmark {
     // Buffered writes reach the device inside the repetition's time (IOR's -e).
     if (write_ && !direct_ && ::fsync(fd_) != 0) throw std::runtime_error(io_error(errno, "fsync " + file_path_));
   }
+
+  /// Untimed, before the ranks' barrier and every repetition (warm-ups too).
+  void before_repetition() override { prepare(); }
 
   void after_repetition(int) override {
     reps_->record();
@@ -161,7 +162,7 @@ class Iops final : public core::Benchmark {
     return w;
   }
 
-  std::unique_ptr<core::Timer> make_timer() const override { return std::make_unique<PreparedTimer>(reps_); }
+  std::unique_ptr<core::Timer> make_timer() const override { return std::make_unique<RecordingTimer>(reps_); }
 
   std::map<std::string, std::string> notes() const override {
     std::map<std::string, std::string> n;

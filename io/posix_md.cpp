@@ -50,7 +50,6 @@ class Metadata final : public core::Benchmark {
   core::SetupStatus setup(core::ParamValues& params, const core::Context& ctx) override {
     if (auto st = ranks_.open(ctx); st.kind != core::SetupStatus::Kind::ok) return st;
     reps_->ranks = &ranks_;
-    reps_->prepare = [this] { prepare(); };
     auto tier = resolve_tier(params);
     if (!tier) return core::SetupStatus::fail(tier.error());
     tier_ = *tier;
@@ -114,7 +113,6 @@ class Metadata final : public core::Benchmark {
   }
 
   void run() override {
-    reps_->take();
     switch (phase_) {
       case Phase::create: create_all(); break;
       case Phase::remove: remove_all(); break;
@@ -143,6 +141,9 @@ class Metadata final : public core::Benchmark {
     // sample) is the phase's wall time from the earliest start, not the longest rank alone.
     ranks_.barrier();
   }
+
+  /// Untimed, before the ranks' barrier and every repetition (warm-ups too).
+  void before_repetition() override { prepare(); }
 
   void after_repetition(int) override { reps_->record(); }
 
@@ -186,7 +187,7 @@ class Metadata final : public core::Benchmark {
     return w;
   }
 
-  std::unique_ptr<core::Timer> make_timer() const override { return std::make_unique<PreparedTimer>(reps_); }
+  std::unique_ptr<core::Timer> make_timer() const override { return std::make_unique<RecordingTimer>(reps_); }
 
   std::map<std::string, std::string> notes() const override {
     std::map<std::string, std::string> n;

@@ -151,26 +151,14 @@ class Ranks {
   int rank_ = 0, size_ = 1;
 };
 
-/// State shared by a benchmark and the timer it gives the harness. `prepare` brings the files
-/// to the state a repetition starts from (untimed); the harness calls after_repetition() only
-/// after timed repetitions, so the timer runs it in start(), before its clock reads, and run()
-/// calls take() so that warm-up repetitions (which have no timer) prepare inline.
+/// Per-repetition times shared by a benchmark and the timer it gives the harness, for the
+/// spread note. (The untimed preparation of each repetition is the benchmark's
+/// before_repetition(), which the harness calls before its barrier and the timer's start.)
 struct Repetitions {
-  std::function<void()> prepare;
   const Ranks* ranks = nullptr;
-  bool prepared = false;
   double last_s = 0;               ///< this rank's time of the last timed repetition
   std::vector<double> samples_s;   ///< per timed repetition, the slowest rank's time (the harness's sample)
 
-  void ensure() {
-    if (!prepared && prepare) prepare();
-    prepared = true;
-  }
-  /// Called at the start of run(): the prepared state is used up by this repetition.
-  void take() {
-    ensure();
-    prepared = false;
-  }
   /// Called from after_repetition() on every rank: the same max over ranks the harness takes.
   void record() { samples_s.push_back(ranks->max(last_s)); }
 
@@ -192,16 +180,11 @@ struct Repetitions {
   }
 };
 
-/// The harness's host clock, preparing the repetition first (then a barrier, so that every
-/// rank's clock starts together after its untimed preparation) and keeping the time.
-class PreparedTimer final : public core::Timer {
+/// The harness's host clock, keeping this rank's time for the spread note.
+class RecordingTimer final : public core::Timer {
  public:
-  explicit PreparedTimer(std::shared_ptr<Repetitions> reps) : reps_(std::move(reps)) {}
-  void start() override {
-    reps_->ensure();
-    reps_->ranks->barrier();
-    clock_.start();
-  }
+  explicit RecordingTimer(std::shared_ptr<Repetitions> reps) : reps_(std::move(reps)) {}
+  void start() override { clock_.start(); }
   double stop() override { return reps_->last_s = clock_.stop(); }
   std::string name() const override { return clock_.name(); }
   double resolution_s() const override { return clock_.resolution_s(); }
