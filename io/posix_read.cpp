@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -55,16 +54,17 @@ class PosixRead final : public BandwidthBenchmark {
     return core::SetupStatus::ok();
   }
 
+  /// Untimed, before the ranks' barrier: a read that follows another read directly (after a
+  /// warm-up: the harness calls after_repetition() after timed repetitions only) first drops
+  /// the cache and measures what is still resident, as after_repetition() does.
+  void before_repetition() override {
+    if (prepared_ || !drops()) return;
+    settle(drop_cache(source_));
+    settle(measure());
+  }
+
   void run() override {
     if (!pending_.empty()) return;
-    // The harness calls after_repetition() after timed repetitions only: a run that follows
-    // another run directly (the warm-ups, then the first timed one) drops the cache itself, in
-    // its own time, and says so in the notes.
-    if (!prepared_ && drops()) {
-      const auto t0 = std::chrono::steady_clock::now();
-      record(drop_cache(source_));
-      in_run_drop_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
     prepared_ = false;
     if (pending_.empty()) record(read_block(source_, odirect_));
   }
@@ -94,13 +94,8 @@ class PosixRead final : public BandwidthBenchmark {
     if (checks_ == 0) return n;
     n["page_cache_resident"] = fmt::format(
         "at most {:.1f}% of the bytes a rank reads were in the page cache when a read was due (mincore, {} times: in "
-        "setup and after each timed repetition{})",
+        "setup and before each timed repetition{})",
         100 * resident_, checks_, verified_ ? "; maximum over ranks" : "; this rank");
-    if (in_run_drop_s_ >= 0)
-      n["warmup_cache_drop"] = fmt::format(
-          "the first timed read followed a warm-up read directly (the harness calls no hook between them), so it "
-          "began by dropping the cache itself, inside its time: {} on this rank",
-          core::format_seconds(in_run_drop_s_));
     if (odirect_) n["page_cache"] = "O_DIRECT reads bypassed the page cache";
     else if (resident_ > kCacheServed) n["cache_served"] = served_text();
     return n;
@@ -156,7 +151,6 @@ class PosixRead final : public BandwidthBenchmark {
   Readback readback_ = Readback::fadvise;
   int source_ = 0, checks_ = 0;
   bool odirect_ = false, prepared_ = false;
-  double in_run_drop_s_ = -1;  ///< the last drop run() did itself (seconds), -1: none
   double resident_ = 0;  ///< the largest resident fraction seen before a read (over ranks after verify)
 };
 
