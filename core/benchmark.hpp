@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,14 @@ struct Verification {
 };
 
 /// What setup() decided: go on, skip (with the reason), or fail (with the error).
+/// Thrown by a benchmark after setup when every rank of its group has agreed on the failure and
+/// throws it together (io's settle() does): no rank is left waiting in a collective step, so the
+/// harness reports an ordinary failed result and the launch goes on with the next instance,
+/// instead of aborting the group as for one rank's exception.
+struct GroupFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct SetupStatus {
   enum class Kind { ok, skipped, failed } kind = Kind::ok;
   std::string reason;

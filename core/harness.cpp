@@ -239,6 +239,8 @@ Result run_instance(const BenchmarkSpec& spec, const std::map<std::string, std::
     if (bench && phase != "teardown") {
       try { bench->teardown(); } catch (...) {}
     }
+    // Every rank threw it together: nobody waits, an ordinary failed result.
+    if (dynamic_cast<const GroupFailure*>(&e) != nullptr) return finish(Status::failed, fmt::format("{}: {}", phase, e.what()));
     // With several ranks the others may be waiting in a collective step: the caller records
     // this rank's failure and aborts the whole group (RankFailure).
     if (group) throw RankFailure(fmt::format("{}: {}", phase, e.what()));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/energy/recorder.hpp"
+#include "core/group.hpp"
 #include "core/harness.hpp"
 
 using namespace converge::core;
@@ -45,6 +46,7 @@ namespace {
 struct Behaviour {
   bool skip = false, throw_in_setup = false, throw_in_run = false, wrong = false;
   int throw_at = 0;  ///< throw on this call of run() (1-based), 0: never
+  bool agreed = false;  ///< throw_at throws GroupFailure (every rank agreed on it) instead
   int sleep_us = 0;  ///< each repetition lasts at least this long
 };
 
@@ -60,7 +62,10 @@ class Counting : public Benchmark {
   }
   void run() override {
     if (b_.throw_in_run) throw std::runtime_error("kernel exploded");
-    if (++runs_ == b_.throw_at) throw std::runtime_error("kernel exploded in a timed repetition");
+    if (++runs_ == b_.throw_at) {
+      if (b_.agreed) throw GroupFailure("rank 1: ENOSPC: No space left on device: writing f.1 at offset 0");
+      throw std::runtime_error("kernel exploded in a timed repetition");
+    }
     if (b_.sleep_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(b_.sleep_us));
   }
   Verification verify() override {
@@ -155,6 +160,40 @@ TEST(Harness, SkipsFailuresAndBadParameters) {
   r = run_instance(spec({}), {{"n", "0"}}, fast_policy(), Context{});
   EXPECT_EQ(r.status, Status::failed);
   EXPECT_NE(r.reason.find("parameter 'n'"), std::string::npos);
+}
+
+namespace {
+// Rank 0 of a two-rank group whose other rank behaves exactly like it: every collective step
+// returns this rank's own values. abort() throws, so a test sees that it was called.
+class EchoGroup final : public Group {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  void barrier() override {}
+  void max(std::vector<double>&) override {}
+  void sum(std::vector<double>& v) override {
+    for (double& x : v) x *= 2;
+  }
+  int broadcast(int value) override { return value; }
+  std::string first_message(const std::string& m) override { return m.empty() ? "" : "rank 0: " + m; }
+  [[noreturn]] void abort(int) override { throw std::logic_error("abort called"); }
+};
+}  // namespace
+
+TEST(Harness, AFailureEveryRankAgreedOnIsAnOrdinaryResultAndOneRanksIsARankFailure) {
+  EchoGroup group;
+  Context ctx;
+  ctx.group = &group;
+  Behaviour agreed;
+  agreed.throw_at = 5;  // the second timed repetition
+  agreed.agreed = true;
+  const Result r = run_instance(spec(agreed), {}, fast_policy(), ctx);
+  EXPECT_EQ(r.status, Status::failed);
+  EXPECT_EQ(r.reason, "timed repetitions: rank 1: ENOSPC: No space left on device: writing f.1 at offset 0");
+
+  Behaviour alone;  // one rank's own exception: the others may be waiting for it
+  alone.throw_at = 5;
+  EXPECT_THROW(run_instance(spec(alone), {}, fast_policy(), ctx), RankFailure);
 }
 
 TEST(Harness, MetricCiMapsThroughTheFormula) {

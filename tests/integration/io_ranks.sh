@@ -19,6 +19,9 @@ partitions:
       - {name: hdd, path: $TMP/hdd, kind: hdd}
 YAML
 bw="transfer: 1MiB, block: 4MiB"
+# MPI-IO where the worker has it (built with MPI)
+mpiio=0
+"$WORKER" --list >list.json && grep -q '"io.mpiio.write"' list.json && mpiio=1
 {
   echo "name: io-ranks"
   echo "policy: {warmup: 1, min_reps: 2, min_time_s: 0, budget_s: 0.5}"
@@ -26,6 +29,10 @@ bw="transfer: 1MiB, block: 4MiB"
   for r in 1 2 4; do
     echo "  - {benchmark: io.posix.write, ranks: $r, params: {path: $TMP/flash, $bw, layout: [fpp, shared_segmented, shared_strided]}}"
     echo "  - {benchmark: io.posix.read, ranks: $r, params: {path: $TMP/flash, $bw, layout: [fpp, shared_strided]}}"
+    if [ "$mpiio" = 1 ]; then
+      echo "  - {benchmark: io.mpiio.write, ranks: $r, params: {path: $TMP/flash, $bw, layout: [fpp, shared_segmented, shared_strided], collective: [false, true]}}"
+      echo "  - {benchmark: io.mpiio.read, ranks: $r, params: {path: $TMP/flash, $bw, layout: [fpp, shared_strided], collective: [false, true]}}"
+    fi
     echo "  - {benchmark: io.posix.iops_read, ranks: $r, params: {path: $TMP/flash, file_size: 4MiB, ops: 200, threads: 2}}"
     echo "  - {benchmark: io.posix.iops_write, ranks: $r, params: {path: $TMP/flash, file_size: 4MiB, ops: 200}}"
     for phase in create stat open_close read remove; do
@@ -37,8 +44,8 @@ bw="transfer: 1MiB, block: 4MiB"
 } > suite.yaml
 expect_status 0 "$CONVERGE" run --site site.yaml --suite suite.yaml --out run.json --energy none
 $VALIDATE run.json || fail "document"
-/usr/bin/python3 - run.json <<'PY' || fail "io results"
-import json, sys
+MPIIO=$mpiio /usr/bin/python3 - run.json <<'PY' || fail "io results"
+import json, os, sys
 doc = json.load(open(sys.argv[1]))
 planned = {p["instance"]: p for p in doc["plan"]}
 results = {}
@@ -54,9 +61,12 @@ for i, r in results.items():
     assert "filesystem" in r["notes"], what
     ranks.add(planned[i]["ranks"])
 assert ranks == {1, 2, 4}, ranks
+backends = {r["backend"] for r in results.values()}
+if os.environ["MPIIO"] == "1":
+    assert backends == {"posix", "mpiio"}, backends
 tiers = sorted(r["params"]["tier"] for r in results.values() if r["params"].get("tier"))
 assert tiers == ["flash", "hdd"], tiers
-print(len(results), "IO results verified; ranks", sorted(ranks), "; tiers", tiers)
+print(len(results), "IO results verified; ranks", sorted(ranks), "; tiers", tiers, "; backends", sorted(backends))
 PY
 leftover=$(find flash hdd -mindepth 1 | head -5)
 [ -z "$leftover" ] || fail "left behind in the tiers: $leftover"
@@ -67,6 +77,10 @@ policy: {warmup: 1, min_reps: 2, min_time_s: 0, budget_s: 0.5}
 benchmarks:
   - {benchmark: io.posix.write, ranks: 2, params: {path: $TMP/flash, $bw}}
   - {benchmark: io.posix.read, ranks: 1, params: {path: $TMP/flash, $bw}}
+YAML
+[ "$mpiio" = 1 ] && cat >>corrupt.yaml <<YAML
+  - {benchmark: io.mpiio.write, ranks: 2, params: {path: $TMP/flash, $bw, layout: shared_strided, collective: true}}
+  - {benchmark: io.mpiio.read, ranks: 2, params: {path: $TMP/flash, $bw}}
 YAML
 CONVERGE_TEST_CORRUPT_IO=1 expect_status 1 "$CONVERGE" run --suite corrupt.yaml --out bad.json --energy none
 /usr/bin/python3 - bad.json <<'PY' || fail "corruption not reported"

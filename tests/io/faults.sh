@@ -113,9 +113,30 @@ if [ -n "${WORKER:-}" ] && [ -x "$WORKER" ]; then
     >/dev/null 2>&1
   expect_in <(result_of "$base/w1.jsonl") "failed: setup: not enough space on $tier (tmpfs)" "worker, too big"
   empty_tier "worker, too big"
-  # (ENOSPC while a benchmark writes, after its space check passed, is covered by the
-  # scratch tool above; through the worker it needs another writer racing it, which a test
-  # cannot make deterministic.)
+  # The tier fills up while the benchmark writes (CONVERGE_TEST_FILL_TIER=1: after the space
+  # check, rank 0 fills all but 1 MiB of the tier from inside its scratch directory, as
+  # another writer would): ENOSPC by name, with the file and offset, and nothing left.
+  CONVERGE_TEST_FILL_TIER=1 "$WORKER" -b io.posix.write -p path="$tier" -p block=2MiB -p transfer=512KiB \
+    --energy none -o "$base/w2.jsonl" >/dev/null 2>&1
+  expect_in <(result_of "$base/w2.jsonl") "failed: " "worker, tier fills up"
+  expect_in <(result_of "$base/w2.jsonl") "ENOSPC: No space left on device: writing $tier/converge-io-" \
+    "worker, tier fills up"
+  expect_in <(result_of "$base/w2.jsonl") "/f.0 at offset " "worker, tier fills up"
+  empty_tier "worker, tier fills up"
+  "$WORKER" --list >"$base/list.json" 2>/dev/null
+  if grep -q '"io.mpiio.write"' "$base/list.json" && command -v mpirun >/dev/null; then
+    # The same through MPI-IO with two ranks: ENOSPC named, from the library's error class
+    # (ROMIO) or from a short write with the tier full (Open MPI's OMPIO reports no error).
+    CONVERGE_TEST_FILL_TIER=1 mpirun --allow-run-as-root --oversubscribe -x CONVERGE_TEST_FILL_TIER -np 2 \
+      "$WORKER" -b io.mpiio.write -p path="$tier" -p block=1MiB -p transfer=256KiB --energy none \
+      -o "$base/w3.jsonl" >/dev/null 2>&1
+    expect_in <(result_of "$base/w3.jsonl") "failed: " "worker, MPI-IO, tier fills up"
+    expect_in <(result_of "$base/w3.jsonl") "ENOSPC: " "worker, MPI-IO, tier fills up"
+    expect_in <(result_of "$base/w3.jsonl") "): writing $tier/converge-io-" "worker, MPI-IO, tier fills up"
+    empty_tier "worker, MPI-IO, tier fills up"
+  else
+    echo "skip: MPI-IO worker check (no io.mpiio.write or no mpirun)"
+  fi
 else
   echo "skip: worker checks (no WORKER)"
 fi

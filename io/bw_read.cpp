@@ -1,9 +1,10 @@
-// io.posix.read: IOR-style sequential read bandwidth with POSIX calls. Setup writes every
-// rank's block once (untimed, fsync), then keeps the page cache from serving the reads (the
-// `readback` parameter) and measures with mincore how much of what each rank is about to read
-// is resident anyway; it does both again before every later repetition. Each repetition,
-// every rank opens the file, reads a block in `transfer`-byte pread() calls into one buffer and
-// closes. Formulas: io/bandwidth.md.
+// io.posix.read and io.mpiio.read: IOR-style sequential read bandwidth (IOR -a POSIX / -a
+// MPIIO). Setup writes every rank's block once (untimed, synced), then keeps the page cache
+// from serving the reads (the `readback` parameter) and measures with mincore how much of what
+// each rank is about to read is resident anyway; it does both again before every later
+// repetition. Each repetition, every rank opens the file, reads a block in `transfer`-byte
+// calls (pread, or MPI_File_read_at(_all)) into one buffer and closes.
+// bandwidth = block x ranks / time; formulas: io/README.md.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,15 +14,17 @@
 #include <fmt/format.h>
 
 #include "core/units.hpp"
-#include "io/posix_bw_common.hpp"
+#include "io/bw_common.hpp"
 
 namespace converge::io::bw {
 namespace {
 
 constexpr double kCacheServed = 0.10;  // more than this resident when a read began: flagged
 
-class PosixRead final : public BandwidthBenchmark {
+class Read final : public BandwidthBenchmark {
  public:
+  using BandwidthBenchmark::BandwidthBenchmark;
+
   core::SetupStatus setup(core::ParamValues& params, const core::Context& ctx) override {
     auto st = open(params, ctx, true);
     if (!active_) return st;
@@ -46,11 +49,8 @@ class PosixRead final : public BandwidthBenchmark {
     if (!agree(err).empty()) return stop(err);
     notes_["readback"] = readback_text();
     if (odirect_ && !direct_) notes_["direct"] = "O_DIRECT reads (readback=direct); setup's write was buffered";
-    notes_["timed"] = fmt::format(
-        "per rank and repetition: open {} (O_RDONLY{}), {} pread calls of {} into one buffer, close; the repetition's "
-        "time is the slowest rank's",
-        file_name(g_.layout, g_.layout == Layout::fpp ? source_ : 0), odirect_ ? " | O_DIRECT" : "",
-        transfers_per_rank(g_), core::format_bytes(g_.transfer));
+    notes_["timed"] = "per rank and repetition: " + calls_text(false, source_, odirect_) +
+                      "; the repetition's time is the slowest rank's";
     return core::SetupStatus::ok();
   }
 
@@ -58,6 +58,7 @@ class PosixRead final : public BandwidthBenchmark {
   /// warm-up: the harness calls after_repetition() after timed repetitions only) first drops
   /// the cache and measures what is still resident, as after_repetition() does.
   void before_repetition() override {
+    settle(std::exchange(pending_, ""));  // a warm-up's error (no after_repetition follows warm-ups)
     if (prepared_ || !drops()) return;
     settle(drop_cache(source_));
     settle(measure());
@@ -161,6 +162,16 @@ CONVERGE_REGISTER_BENCHMARK(
     (core::BenchmarkSpec{"io.posix.read", "io", "posix",
                          "sequential read bandwidth (IOR-style: file per process or one shared file, segmented or "
                          "strided; page cache defeated by rank reordering, fadvise or O_DIRECT, and measured)",
-                         bw_params(true), bw_metrics(), [] { return std::make_unique<PosixRead>(); }}));
+                         bw_params(true), bw_metrics(), [] { return std::make_unique<Read>(Backend::posix); }}));
+
+#ifdef CONVERGE_IO_MPI
+CONVERGE_REGISTER_BENCHMARK(
+    mpiio_read,
+    (core::BenchmarkSpec{"io.mpiio.read", "io", "mpiio",
+                         "sequential read bandwidth with MPI-IO (IOR -a MPIIO: explicit offsets, independent or "
+                         "collective, hints; page cache defeated by rank reordering or fadvise, and measured)",
+                         bw_params(true, Backend::mpiio), bw_metrics(),
+                         [] { return std::make_unique<Read>(Backend::mpiio); }}));
+#endif
 
 }  // namespace converge::io::bw

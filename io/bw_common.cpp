@@ -1,10 +1,11 @@
-#include "io/posix_bw_common.hpp"
+#include "io/bw_common.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <cstdlib>
 #include <stdexcept>
@@ -105,8 +106,9 @@ std::string default_tier(const std::string& given, const char* converge_io_dir, 
   return "/tmp";
 }
 
-std::vector<core::ParamSpec> bw_params(bool read) {
+std::vector<core::ParamSpec> bw_params(bool read, Backend backend) {
   using core::ParamType;
+  const bool mpiio = backend == Backend::mpiio;
   std::vector<core::ParamSpec> p = {
       {"path", ParamType::string, "auto",
        "tier directory the benchmark's own directory goes under (auto: $CONVERGE_IO_DIR, else $TMPDIR, else /tmp; "
@@ -117,21 +119,38 @@ std::vector<core::ParamSpec> bw_params(bool read) {
        "fpp: a file per rank; shared_segmented: one file, rank r owns [r*block, (r+1)*block); shared_strided: one "
        "file, transfer t of rank r at (t*ranks + r)*transfer",
        {"fpp", "shared_segmented", "shared_strided"}, std::nullopt, std::nullopt},
-      {"transfer", ParamType::size, "1MiB", "bytes per read/write call (IOR -t): a multiple of 8, of 4096 with direct",
+      {"transfer", ParamType::size, "1MiB",
+       mpiio ? "bytes per read/write call (IOR -t): a multiple of 8, below 2 GiB (an MPI count)"
+             : "bytes per read/write call (IOR -t): a multiple of 8, of 4096 with direct",
        {}, 8.0, std::nullopt},
       {"block", ParamType::size, "64MiB", "bytes per rank (IOR -b): a multiple of transfer", {}, 8.0, std::nullopt},
-      {"direct", ParamType::boolean, "false", "O_DIRECT reads and writes (4096-aligned buffers and transfers)", {},
-       std::nullopt, std::nullopt},
   };
+  if (mpiio) {
+    p.push_back({"collective", ParamType::boolean, "false",
+                 "collective MPI_File_write_at_all/read_at_all (IOR -c) instead of independent MPI_File_write_at/read_at",
+                 {}, std::nullopt, std::nullopt});
+    p.push_back({"hints", ParamType::string, "",
+                 "MPI_Info hints for MPI_File_open, key=value[,key=value...] (e.g. romio_cb_write=enable,cb_nodes=2, "
+                 "striping_factor=8); the hints in effect are recorded in the notes",
+                 {}, std::nullopt, std::nullopt});
+  } else {
+    p.push_back({"direct", ParamType::boolean, "false", "O_DIRECT reads and writes (4096-aligned buffers and transfers)",
+                 {}, std::nullopt, std::nullopt});
+  }
   if (read)
     p.push_back({"readback", ParamType::choice, "auto",
-                 "how reads avoid the page cache: reorder (read another node's rank's data, IOR -C), fadvise "
-                 "(POSIX_FADV_DONTNEED before each repetition), direct (O_DIRECT reads), none (auto: reorder with "
-                 "ranks on more than one node, else fadvise)",
-                 {"reorder", "fadvise", "direct", "none"}, std::nullopt, std::nullopt});
+                 std::string("how reads avoid the page cache: reorder (read another node's rank's data, IOR -C), fadvise "
+                             "(POSIX_FADV_DONTNEED before each repetition), ") +
+                     (mpiio ? "" : "direct (O_DIRECT reads), ") +
+                     "none (auto: reorder with ranks on more than one node, else fadvise)",
+                 mpiio ? std::vector<std::string>{"reorder", "fadvise", "none"}
+                       : std::vector<std::string>{"reorder", "fadvise", "direct", "none"},
+                 std::nullopt, std::nullopt});
   else
-    p.push_back({"fsync", ParamType::boolean, "true", "fsync at the end of the write phase, inside the timed region "
-                 "(IOR -e)", {}, std::nullopt, std::nullopt});
+    p.push_back({"fsync", ParamType::boolean, "true",
+                 mpiio ? "MPI_File_sync at the end of the write phase, inside the timed region (IOR -e)"
+                       : "fsync at the end of the write phase, inside the timed region (IOR -e)",
+                 {}, std::nullopt, std::nullopt});
   p.push_back({"seed", ParamType::integer, "42", "seed of the data pattern", {}, 0.0, std::nullopt});
   return p;
 }
@@ -233,7 +252,7 @@ void BandwidthBenchmark::settle(const std::string& local_error) {
   const std::string e = agree(local_error);
   if (e.empty()) return;
   release(true);
-  throw std::runtime_error(e);
+  throw core::GroupFailure(e);  // every rank throws it: the harness reports it, nobody aborts
 }
 
 core::SetupStatus BandwidthBenchmark::open(core::ParamValues& params, const core::Context& ctx, bool read) {
@@ -243,12 +262,17 @@ core::SetupStatus BandwidthBenchmark::open(core::ParamValues& params, const core
   g_.layout = layout_from(params.text("layout"));
   g_.transfer = params.size("transfer");
   g_.block = params.size("block");
-  direct_ = params.boolean("direct");
+  const bool mpiio = backend_ == Backend::mpiio;
+  direct_ = !mpiio && params.boolean("direct");
+  collective_ = mpiio && params.boolean("collective");
+  hints_ = mpiio ? params.text("hints") : "";
   fsync_ = read || params.boolean("fsync");
   seed_ = std::uint64_t(params.integer("seed"));
   corrupt_ = [] { const char* v = std::getenv("CONVERGE_TEST_CORRUPT_IO"); return v != nullptr && std::string(v) == "1"; }();
 
   std::string err = check_geometry(g_.transfer, g_.block, direct_);
+  if (err.empty() && mpiio && g_.transfer > std::uint64_t(INT_MAX))
+    err = fmt::format("with MPI-IO, transfer ({} B) must be below 2 GiB: it is one call's MPI count", g_.transfer);
   const std::string given = default_tier(params.text("path"), std::getenv("CONVERGE_IO_DIR"), std::getenv("TMPDIR"));
   std::string tier = given;
   if (err.empty()) {
@@ -272,6 +296,7 @@ core::SetupStatus BandwidthBenchmark::open(core::ParamValues& params, const core
     if (s) scratch_ = std::move(*s);
     else err = s.error();
   }
+  if (err.empty()) err = fill_for_test();
   if (!agree(err).empty()) return stop(err);
   std::string dir = rank_ == 0 ? scratch_->path() : "";
   broadcast_string(dir);
@@ -297,13 +322,17 @@ core::SetupStatus BandwidthBenchmark::open(core::ParamValues& params, const core
     err = fd.error() + (direct_ ? " (with O_DIRECT: this filesystem may not support it; try direct=false)" : "");
   }
   if (!agree(err).empty()) return stop(err);
+#ifdef CONVERGE_IO_MPI
+  if (mpiio) err = mpiio_setup();  // collective: a test open with the hints, the notes
+  if (!agree(err).empty()) return stop(err);
+#endif
 
   active_ = true;
   notes_["layout"] = layout_text(g_);
   notes_["ranks"] = group_ == nullptr ? "1 (one process)"
                                       : fmt::format("{} on {} node{} ({} on rank 0's node)", g_.ranks, nodes_,
                                                     nodes_ == 1 ? "" : "s", per_node_);
-  notes_["direct"] = direct_ ? "O_DIRECT (4096-aligned buffers)" : "buffered (page cache)";
+  if (!mpiio) notes_["direct"] = direct_ ? "O_DIRECT (4096-aligned buffers)" : "buffered (page cache)";
   return core::SetupStatus::ok();
 }
 
@@ -319,6 +348,9 @@ std::string BandwidthBenchmark::truncate_own() {
 }
 
 std::string BandwidthBenchmark::write_block(const unsigned char* prefilled, bool sync) {
+#ifdef CONVERGE_IO_MPI
+  if (backend_ == Backend::mpiio) return mpiio_write_block(prefilled, sync);
+#endif
   const std::string name = file_name(g_.layout, rank_);
   auto fd = scratch_->open_file(name, O_WRONLY | (direct_ ? O_DIRECT : 0));
   if (!fd) return fd.error();
@@ -337,6 +369,9 @@ std::string BandwidthBenchmark::write_block(const unsigned char* prefilled, bool
 }
 
 std::string BandwidthBenchmark::read_block(int source, bool odirect) {
+#ifdef CONVERGE_IO_MPI
+  if (backend_ == Backend::mpiio) return mpiio_read_block(source);
+#endif
   const std::string name = file_name(g_.layout, source);
   auto fd = scratch_->open_file(name, O_RDONLY | (odirect ? O_DIRECT : 0));
   if (!fd) return fd.error();
@@ -347,6 +382,21 @@ std::string BandwidthBenchmark::read_block(int source, bool odirect) {
       err = r.error();
   ::close(*fd);
   return err;
+}
+
+std::string BandwidthBenchmark::calls_text(bool write, int source, bool odirect) const {
+  const std::string file = g_.layout == Layout::fpp ? (write ? "f.<rank>" : file_name(g_.layout, source)) : "shared";
+  const std::string size = core::format_bytes(g_.transfer);
+  const auto n = transfers_per_rank(g_);
+  if (backend_ == Backend::mpiio)
+    return fmt::format("MPI_File_open {} (on {}, {}), {} {} calls of {}, {}MPI_File_close", file,
+                       g_.layout == Layout::fpp || group_ == nullptr ? "MPI_COMM_SELF" : "MPI_COMM_WORLD",
+                       write ? "MPI_MODE_WRONLY" : "MPI_MODE_RDONLY", n,
+                       std::string(write ? "MPI_File_write_at" : "MPI_File_read_at") + (collective_ ? "_all" : ""), size,
+                       write && fsync_ ? "MPI_File_sync, " : "");
+  return fmt::format("open {} ({}{}), {} {} calls of {}{}, {}close", file, write ? "O_WRONLY" : "O_RDONLY",
+                     odirect ? " | O_DIRECT" : "", n, write ? "pwrite" : "pread", size,
+                     write ? " from a pre-filled buffer" : " into one buffer", write && fsync_ ? "fsync, " : "");
 }
 
 std::string BandwidthBenchmark::drop_cache(int source) {
@@ -419,6 +469,25 @@ std::string BandwidthBenchmark::corrupt_for_test() {
       "CONVERGE_TEST_CORRUPT_IO=1: rank 0 inverted the 8-byte word at offset {} of {} after the write phase "
       "(test-only)", at, name);
   return err;
+}
+
+std::string BandwidthBenchmark::fill_for_test() {
+  const char* v = std::getenv("CONVERGE_TEST_FILL_TIER");
+  if (v == nullptr || std::string(v) != "1" || rank_ != 0) return "";
+  auto space = space_of(scratch_->path());
+  if (!space) return space.error();
+  constexpr std::uint64_t kLeft = 1 << 20;
+  if (space->available_bytes <= kLeft) return "";
+  auto fd = scratch_->create_file("filler", O_WRONLY);
+  if (!fd) return fd.error();
+  const int rc = ::posix_fallocate(*fd, 0, off_t(space->available_bytes - kLeft));
+  ::close(*fd);
+  if (rc != 0) return io_error(rc, "fault injection: filling the tier");
+  notes_["fault_injection"] = fmt::format(
+      "CONVERGE_TEST_FILL_TIER=1: after the space check, rank 0 allocated a file of {} B in the scratch directory, "
+      "leaving 1 MiB free, as another writer filling the tier would (test-only)",
+      space->available_bytes - kLeft);
+  return "";
 }
 
 std::map<std::string, std::string> BandwidthBenchmark::notes() const { return notes_; }

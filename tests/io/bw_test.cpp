@@ -1,4 +1,4 @@
-// io.posix.write / io.posix.read as pure functions (io/posix_bw_common.hpp): the work model,
+// io.posix.write / io.posix.read as pure functions (io/bw_common.hpp): the work model,
 // the layouts' offsets (every byte of a file written exactly once), the read-back choice and
 // rank mapping, the resident-bytes count from mincore's vector, and the tier default.
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <set>
 
 #include "core/benchmark.hpp"
-#include "io/posix_bw_common.hpp"
+#include "io/bw_common.hpp"
 
 namespace converge::io::bw {
 namespace {
@@ -158,6 +158,32 @@ TEST(PosixBwSpec, BothRegisteredWithTheirParameters) {
     EXPECT_EQ(std::find(names.begin(), names.end(), "readback") != names.end(), read);
     EXPECT_EQ(std::find(names.begin(), names.end(), "fsync") != names.end(), !read);
   }
+}
+
+// MPI-IO has no O_DIRECT: no `direct`, no readback=direct; it adds collective and hints.
+TEST(PosixBwSpec, MpiioParametersDifferFromPosixOnes) {
+  const auto names = [](const std::vector<core::ParamSpec>& ps) {
+    std::vector<std::string> n;
+    for (const auto& p : ps) n.push_back(p.name);
+    return n;
+  };
+  for (bool read : {false, true}) {
+    const auto posix = names(bw_params(read, Backend::posix)), mpiio = names(bw_params(read, Backend::mpiio));
+    const auto has = [](const std::vector<std::string>& v, const char* n) { return std::find(v.begin(), v.end(), n) != v.end(); };
+    EXPECT_TRUE(has(posix, "direct"));
+    EXPECT_FALSE(has(mpiio, "direct"));
+    EXPECT_TRUE(has(mpiio, "collective") && has(mpiio, "hints"));
+    EXPECT_FALSE(has(posix, "collective") || has(posix, "hints"));
+  }
+  for (const auto& p : bw_params(true, Backend::mpiio))
+    if (p.name == "readback") EXPECT_EQ(p.choices, (std::vector<std::string>{"reorder", "fadvise", "none"}));
+#ifdef CONVERGE_IO_MPI
+  for (const char* id : {"io.mpiio.write", "io.mpiio.read"}) {
+    const core::BenchmarkSpec* s = core::Registry::instance().find(id);
+    ASSERT_NE(s, nullptr) << id;
+    EXPECT_EQ(s->backend, "mpiio");
+  }
+#endif
 }
 
 }  // namespace

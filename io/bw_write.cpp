@@ -1,18 +1,22 @@
-// io.posix.write: IOR-style sequential write bandwidth with POSIX calls. Each repetition, every
-// rank opens its existing file (or the shared one), writes its block in `transfer`-byte
-// pwrite() calls at the layout's offsets from a buffer filled with the pattern in setup, fsyncs
-// (IOR -e, default on) and closes; the harness times it as the slowest rank saw it. Read back
-// and checked outside the timed region. Formulas: io/bandwidth.md.
+// io.posix.write and io.mpiio.write: IOR-style sequential write bandwidth (IOR -a POSIX / -a
+// MPIIO). Each repetition, every rank opens its existing file (or the shared one), emptied
+// before the repetition, writes its block in `transfer`-byte calls (pwrite, or
+// MPI_File_write_at(_all)) at the layout's offsets from a buffer filled with the pattern in
+// setup, syncs (fsync / MPI_File_sync: IOR -e, default on) and closes; the harness times it as
+// the slowest rank saw it. Read back and checked outside the timed region.
+// bandwidth = block x ranks / time; formulas: io/README.md.
 #include <fmt/format.h>
 
 #include "core/units.hpp"
-#include "io/posix_bw_common.hpp"
+#include "io/bw_common.hpp"
 
 namespace converge::io::bw {
 namespace {
 
-class PosixWrite final : public BandwidthBenchmark {
+class Write final : public BandwidthBenchmark {
  public:
+  using BandwidthBenchmark::BandwidthBenchmark;
+
   core::SetupStatus setup(core::ParamValues& params, const core::Context& ctx) override {
     auto st = open(params, ctx, false);
     if (!active_) return st;
@@ -24,11 +28,8 @@ class PosixWrite final : public BandwidthBenchmark {
       fill_pattern(data_.get() + t * g_.transfer, g_.transfer, seed_, file_id(g_.layout, rank_),
                    transfer_offset(g_, rank_, t));
     if (!agree(err).empty()) return stop(err);
-    notes_["timed"] = fmt::format(
-        "per rank and repetition: open {} (O_WRONLY{}), {} pwrite calls of {} from a pre-filled buffer, {}close; the "
-        "repetition's time is the slowest rank's",
-        g_.layout == Layout::fpp ? "f.<rank>" : "shared", direct_ ? " | O_DIRECT" : "", transfers_per_rank(g_),
-        core::format_bytes(g_.transfer), fsync_ ? "fsync, " : "");
+    notes_["timed"] = "per rank and repetition: " + calls_text(true, rank_, direct_) +
+                      "; the repetition's time is the slowest rank's";
     if (!fsync_)
       notes_["fsync"] = "off: the time stops when the data is in the page cache, not when it is on the device";
     return core::SetupStatus::ok();
@@ -36,8 +37,10 @@ class PosixWrite final : public BandwidthBenchmark {
 
   /// Untimed, before the ranks' barrier: every repetition writes into an empty file, so its
   /// time includes block allocation, as a fresh file's write does (and as fio and IOR measure).
+  /// An error of a warm-up (after which the harness calls no after_repetition) is settled here.
   void before_repetition() override {
-    if (pending_.empty()) record(truncate_own());
+    settle(std::exchange(pending_, ""));
+    settle(truncate_own());  // agreed: MPI-IO's collective calls need every rank in run()
   }
 
   void run() override {
@@ -75,6 +78,16 @@ CONVERGE_REGISTER_BENCHMARK(
     (core::BenchmarkSpec{"io.posix.write", "io", "posix",
                          "sequential write bandwidth (IOR-style: file per process or one shared file, segmented or "
                          "strided; fsync counted, as IOR -e)",
-                         bw_params(false), bw_metrics(), [] { return std::make_unique<PosixWrite>(); }}));
+                         bw_params(false), bw_metrics(), [] { return std::make_unique<Write>(Backend::posix); }}));
+
+#ifdef CONVERGE_IO_MPI
+CONVERGE_REGISTER_BENCHMARK(
+    mpiio_write,
+    (core::BenchmarkSpec{"io.mpiio.write", "io", "mpiio",
+                         "sequential write bandwidth with MPI-IO (IOR -a MPIIO: explicit offsets, independent or "
+                         "collective, hints; MPI_File_sync counted, as IOR -e)",
+                         bw_params(false, Backend::mpiio), bw_metrics(),
+                         [] { return std::make_unique<Write>(Backend::mpiio); }}));
+#endif
 
 }  // namespace converge::io::bw

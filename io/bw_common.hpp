@@ -1,9 +1,9 @@
 #pragma once
-// What io.posix.write and io.posix.read share (IOR-style sequential bandwidth): the layouts'
+// What io.{posix,mpiio}.{write,read} share (IOR-style sequential bandwidth): the layouts'
 // offset arithmetic, the read-back choice and rank mapping, the work model (pure functions,
-// unit-tested in tests/io/posix_bw_test.cpp), and a base class that owns the ranks, the Scratch
-// and its files, writes and checks the pattern, drops and measures the page cache. Formulas
-// and choices are documented in io/bandwidth.md.
+// unit-tested in tests/io/bw_test.cpp), and a base class that owns the ranks, the Scratch and
+// its files, moves the data with the POSIX or the MPI-IO backend (IOR -a POSIX / -a MPIIO),
+// checks the pattern, drops and measures the page cache. Formulas and choices: io/README.md.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,6 +24,11 @@ enum class Layout {
 };
 Layout layout_from(const std::string& name);  ///< throws std::invalid_argument
 const char* layout_name(Layout l);
+
+/// How the data moves in the timed region: POSIX open/pwrite/pread/fsync/close, or MPI-IO
+/// MPI_File_open/write_at(_all)/read_at(_all)/sync/close (io/mpiio.cpp). Files are created,
+/// checked, dropped from the cache and removed through the Scratch (POSIX) with both.
+enum class Backend { posix, mpiio };
 
 /// How the read benchmark keeps the page cache from serving its reads.
 enum class Readback {
@@ -87,7 +92,8 @@ std::uint64_t resident_bytes(const std::vector<unsigned char>& pages, std::uint6
 std::string default_tier(const std::string& given, const char* converge_io_dir, const char* tmpdir);
 
 /// Parameters common to both benchmarks, in spec order; `read` adds readback, `write` fsync.
-std::vector<core::ParamSpec> bw_params(bool read);
+/// MPI-IO has no `direct` (nor readback=direct) and adds `collective` and `hints`.
+std::vector<core::ParamSpec> bw_params(bool read, Backend backend = Backend::posix);
 /// Metrics: "bandwidth" (B/s of bytes) and "ops" (1/s of items).
 std::vector<core::MetricSpec> bw_metrics();
 
@@ -95,6 +101,7 @@ std::vector<core::MetricSpec> bw_metrics();
 /// Scratch, files), the write and read loops, the check, cache control and cleanup.
 class BandwidthBenchmark : public core::Benchmark {
  public:
+  explicit BandwidthBenchmark(Backend backend) : backend_(backend) {}
   ~BandwidthBenchmark() override;
   core::WorkModel work() const override { return bw_work(g_); }
   std::map<std::string, std::string> notes() const override;
@@ -107,15 +114,20 @@ class BandwidthBenchmark : public core::Benchmark {
   core::SetupStatus open(core::ParamValues& params, const core::Context& ctx, bool read);
 
   /// Writes this rank's block in transfers at the layout's offsets (from `prefilled`, block
-  /// bytes, or filling one transfer buffer as it goes), then fsync if `sync`. Returns "" or the
-  /// named error.
+  /// bytes, or filling one transfer buffer as it goes), then fsync if `sync`, with the
+  /// benchmark's backend. Returns "" or the named error. MPI-IO: collective on every rank (the
+  /// shared file is opened on MPI_COMM_WORLD), so every rank must call it.
   std::string write_block(const unsigned char* prefilled, bool sync);
   /// Truncates the file(s) this rank owns to 0 bytes (fpp: its own; shared: rank 0 the shared
   /// file), so the next write allocates its blocks as a fresh file does (IOR and fio write new
   /// files; overwriting allocated blocks is faster on most filesystems). "" or the named error.
   std::string truncate_own();
-  /// Reads `source`'s block in transfers into one transfer buffer. "" or the named error.
+  /// Reads `source`'s block in transfers into one transfer buffer, with the benchmark's
+  /// backend. "" or the named error. MPI-IO: collective, as write_block.
   std::string read_block(int source, bool odirect);
+  /// The timed region's calls, for the "timed" note: "open f.<rank> (O_WRONLY), 64 pwrite
+  /// calls of 1 MiB, fsync, close" or the MPI-IO calls.
+  std::string calls_text(bool write, int source, bool odirect) const;
   /// Re-reads `source`'s data after fsync and posix_fadvise(DONTNEED) (O_DIRECT if `odirect`)
   /// and compares every word with the pattern. Sets `mismatch` to the first bad word's place.
   std::string check_block(int source, bool odirect, std::string& mismatch);
@@ -126,12 +138,17 @@ class BandwidthBenchmark : public core::Benchmark {
   /// Test fault (CONVERGE_TEST_CORRUPT_IO=1): rank 0 flips one word of the first file, in its
   /// own data. "" or error; no-op without the switch or on other ranks.
   std::string corrupt_for_test();
+  /// Test fault (CONVERGE_TEST_FILL_TIER=1): after the space check, rank 0 fills the tier but
+  /// 1 MiB with a file of its Scratch, so the data runs into ENOSPC as when another writer
+  /// fills the tier during a run. "" or error; no-op without the switch or on other ranks.
+  std::string fill_for_test();
 
   /// In run(): one rank alone throws a run-time IO error at once; with several ranks it is
   /// kept (the rank stops moving data) until settle() in after_repetition or verify.
   void record(const std::string& error);
   /// Collective: every rank learns the first rank's error; then, if there is one, every rank
-  /// removes its files in step (non-owners first) and throws it.
+  /// removes its files in step (non-owners first) and throws it as core::GroupFailure (an
+  /// ordinary failed result: the launch goes on).
   void settle(const std::string& local_error);
   /// Collective on every rank: the first rank's non-empty message ("" if none); one rank: its own.
   std::string agree(const std::string& local);
@@ -143,6 +160,17 @@ class BandwidthBenchmark : public core::Benchmark {
   /// status is its own error (the harness reports the lowest failing rank's), else ok.
   core::SetupStatus stop(const std::string& mine);
 
+#ifdef CONVERGE_IO_MPI
+  // The MPI-IO backend (io/mpiio.cpp): open with the hints, write/read the block, and describe
+  // the library and the hints in effect (a test open in setup).
+  std::string mpiio_write_block(const unsigned char* prefilled, bool sync);
+  std::string mpiio_read_block(int source);
+  std::string mpiio_setup();
+#endif
+
+  const Backend backend_;
+  bool collective_ = false;  ///< MPI-IO: MPI_File_write_at_all/read_at_all (IOR -c)
+  std::string hints_;        ///< MPI-IO: "key=value,key=value" for MPI_File_open's info
   Geometry g_;
   bool direct_ = false, fsync_ = true, corrupt_ = false, active_ = false, verified_ = false;
   std::uint64_t seed_ = 0;
