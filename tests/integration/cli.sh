@@ -11,7 +11,7 @@ expect_output "blas"
 expect_status 0 "$CONVERGE" info --json
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["inventory"]["memory"]["total_bytes"]>0 and d["inventory"]["blas"]["corename"]' "$TMP/out" || fail "info --json"
 expect_status 0 "$CONVERGE" suites
-for s in quick node acceptance regression procurement; do expect_output "$s "; done
+for s in quick node acceptance regression procurement storage; do expect_output "$s "; done
 expect_status 0 "$CONVERGE" sites
 expect_output "local "
 expect_output "cluster "
@@ -19,7 +19,7 @@ expect_output "laptop "
 expect_status 0 "$CONVERGE" sites --site cluster
 expect_output "launcher slurm, 4 node(s) x 1 task(s), 40 CPUs/task"
 # every built-in suite plans against the workers this build has
-for s in quick node acceptance regression procurement; do expect_status 0 "$CONVERGE" run "$s" --dry-run; done
+for s in quick node acceptance regression procurement storage; do expect_status 0 "$CONVERGE" run "$s" --dry-run; done
 expect_status 0 "$CONVERGE" run --help
 expect_output "--param"
 echo "cli ok"
