@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/report_json.hpp"
 #include "core/params.hpp"
 #include "core/units.hpp"
 
@@ -20,37 +21,7 @@ using results::json;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double num(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
-}
-std::string str(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-const json& member(const json& j, const char* key) {
-  static const json null;
-  return j.is_object() && j.contains(key) ? j[key] : null;
-}
-std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
-std::vector<std::string> strings(const json& array) {
-  std::vector<std::string> out;
-  for (const auto& v : array)
-    if (v.is_string()) out.push_back(v.get<std::string>());
-  return out;
-}
-
-// The parameters the plan gave each instance: they name an instance the way the user wrote it.
-std::map<int, json> given_params(const json& run) {
-  std::map<int, json> given;
-  for (const auto& p : member(run, "plan"))
-    if (p.is_object()) given[p.value("instance", -1)] = p.value("params", json::object());
-  return given;
-}
-json given_for(const json& r, const std::map<int, json>& given) {
-  auto it = given.find(r.value("instance", -1));
-  return it != given.end() ? it->second : member(r, "params").is_object() ? r["params"] : json::object();
-}
+using namespace report_json;
 
 // Given parameters, then what "auto" resolved to for the ones that matter most when reading a figure.
 std::string params_text(const json& r, const json& given) {
@@ -62,26 +33,6 @@ std::string params_text(const json& r, const json& given) {
       parts.push_back(fmt::format("{}={}", key, text_of(resolved[key])));
   return fmt::format("{}", fmt::join(parts, " "));
 }
-std::string given_text(const json& given) {
-  std::vector<std::string> parts;
-  for (const auto& [k, v] : given.items()) parts.push_back(fmt::format("{}={}", k, text_of(v)));
-  return fmt::format("{}", fmt::join(parts, " "));
-}
-
-std::string status_text(const json& r) {
-  const std::string st = r.value("status", "?");
-  if (st == "ok") return member(r, "verification").value("status", "") == "passed" ? "ok, verified" : "ok, unverified";
-  const std::string reason = str(r, "reason");
-  return reason.empty() ? st : st + ": " + reason;
-}
-
-const json* primary_metric(const json& r) {
-  const json& m = member(r, "metrics");
-  return m.is_array() && !m.empty() && m[0].is_object() ? &m[0] : nullptr;
-}
-bool is_ok(const json& r) { return r.value("status", "") == "ok" && primary_metric(r) != nullptr; }
-
-std::string partition_label(const json& run) { return str(run, "site") + "/" + str(run, "partition"); }
 
 bool several_hosts(const json& run) {
   std::set<std::string> hosts;
@@ -714,6 +665,7 @@ Report build_report(const std::vector<json>& runs, const json* baseline) {
   Report report;
   for (const auto& run : runs) report.runs.push_back(run_section(run));
   report.comparison = partition_comparison(runs);
+  report.tiers = tier_comparison(runs);
   if (baseline)
     for (const auto& run : runs) report.regressions.push_back(regression(run, *baseline));
   roofline_charts(runs, report);

@@ -68,6 +68,33 @@ struct PartitionComparison {
   std::vector<ComparisonRow> rows;
 };
 
+/// A storage tier, as a column of the tier comparison.
+struct TierColumn {
+  std::string label;       ///< the `tier` parameter, else the path; "site/partition: " before it when the runs span several
+  std::string kind;        ///< the site's kind for the tier ("flash", "hdd", ...), "" when the run does not say
+  std::string filesystem;  ///< "xfs on /flash (/dev/nvme0n1; rw,noatime)": the inventory's storage entry, else the
+                           ///< results' notes.filesystem; "" when neither says
+};
+/// One IO benchmark instance (its parameters but path and tier) at one rank count, on each tier.
+struct TierRow {
+  std::string benchmark, params, metric, unit;
+  int ranks = 1;
+  std::vector<std::optional<double>> values;  ///< primary metric's median per tier; none: no ok result
+  std::vector<double> cv;                     ///< coefficient of variation of the times per tier (NaN: none)
+  std::vector<std::string> missing;           ///< per tier: why there is no value ("" when there is)
+};
+struct TierComparison {
+  std::vector<TierColumn> tiers;
+  std::vector<TierRow> rows;  ///< by benchmark and parameters (first seen first), then rank count
+};
+
+/// The storage tier table of io results (benchmark family io): rows (benchmark, parameters
+/// other than path and tier, ranks from the plan), columns the tiers, across all `runs` (e.g.
+/// runs at 1, 2 and 4 ranks, or of several partitions). A cell without a figure says why:
+/// "failed: ...", "skipped: ...", "invalid: ...", "not run" (no such instance on that tier),
+/// or "no result (incomplete run)" (planned, never finished). nullopt without io results.
+std::optional<TierComparison> tier_comparison(const std::vector<results::json>& runs);
+
 /// One instance of a candidate run against the baseline's same instance.
 struct RegressionRow {
   std::string benchmark, params, place, metric, unit;
@@ -98,6 +125,7 @@ struct Report {
   std::vector<RunSection> runs;
   std::vector<AcceptanceSection> acceptance;      ///< with --site: each run's checks
   std::optional<PartitionComparison> comparison;  ///< when the runs are of one suite on several partitions
+  std::optional<TierComparison> tiers;            ///< when the runs have io results
   std::vector<RegressionSection> regressions;     ///< one per run, when a baseline is given
   std::vector<Chart> charts;
   std::vector<std::string> notes;                 ///< what was left out of a chart and why

@@ -45,6 +45,41 @@ std::string instance_name(const std::string& benchmark, const std::string& place
   return place.empty() ? benchmark : benchmark + " @" + place;
 }
 
+// "flash (kind flash): xfs on /flash (/dev/nvme0n1; rw,noatime)": what each tier column measured.
+std::string tier_header(const TierColumn& t) {
+  return fmt::format("{}{}: {}", t.label, t.kind.empty() ? "" : " (kind " + t.kind + ")",
+                     t.filesystem.empty() ? "filesystem not recorded" : t.filesystem);
+}
+
+// IO results side by side per tier: the median with its CV (a noisy metadata figure shows it),
+// or why a cell has none. CSV: the figure in base units and the CV in columns of their own.
+Table tier_table(const TierComparison& c, bool csv) {
+  Table t{"storage tiers: median of the primary metric (CV of the times) per tier and rank count",
+          {"benchmark", "params", "ranks", "metric"}, {}};
+  if (csv) t.header.push_back("unit");
+  for (const auto& tier : c.tiers) {
+    t.header.push_back(tier_header(tier));
+    if (csv) t.header.push_back(tier.label + " cv");
+  }
+  for (const auto& row : c.rows) {
+    std::vector<std::string> cells = {row.benchmark, row.params, std::to_string(row.ranks), row.metric};
+    if (csv) cells.push_back(row.unit);
+    for (std::size_t k = 0; k < c.tiers.size(); ++k) {
+      if (!row.values[k]) {
+        cells.push_back(row.missing[k]);
+        if (csv) cells.push_back("");
+      } else if (csv) {
+        cells.push_back(csv_number(*row.values[k]));
+        cells.push_back(csv_number(row.cv[k]));
+      } else {
+        cells.push_back(fmt::format("{} (CV {})", figure(*row.values[k], row.unit), percent(row.cv[k])));
+      }
+    }
+    t.rows.push_back(std::move(cells));
+  }
+  return t;
+}
+
 // The tables of a report; `csv` chooses plain numbers with unit columns over display text.
 std::vector<Table> tables(const Report& report, bool csv) {
   std::vector<Table> out;
@@ -112,6 +147,7 @@ std::vector<Table> tables(const Report& report, bool csv) {
     }
     out.push_back(std::move(t));
   }
+  if (report.tiers) out.push_back(tier_table(*report.tiers, csv));
   for (const auto& s : report.regressions) {
     Table t{fmt::format("regression: {} against baseline {}", s.candidate_id, s.baseline_id), {}, {}};
     if (csv)

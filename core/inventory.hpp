@@ -68,6 +68,18 @@ struct GpuInventory {
   std::string nvml;              ///< "" when NVML answered, else why not
 };
 
+/// One storage tier a worker's io instances use on this node (SCHEMA.md, inventory.storage):
+/// what it is mounted from and how, and its space when the inventory was taken. When the path
+/// cannot be resolved, `error` says why and only `tier` and `path` are set.
+struct StorageInventory {
+  std::string tier;         ///< the site's tier name; "" when the suite gave the path
+  std::string path;         ///< as the benchmarks were given it ("auto" included)
+  std::string real_path;    ///< absolute, links resolved ("auto": $CONVERGE_IO_DIR, $TMPDIR or /tmp)
+  std::string type, mount_point, source, options;  ///< from /proc/self/mountinfo
+  std::uint64_t total_bytes = 0, available_bytes = 0;  ///< statvfs: f_blocks, f_bavail x f_frsize
+  std::string error;        ///< "" when described, else why not ("ENOENT: ...: resolving /scratch")
+};
+
 struct Inventory {
   std::string hostname;
   CpuInventory cpu;
@@ -86,6 +98,7 @@ struct Inventory {
   /// How the GPUs were looked for: "" when this executable has no GPU probe, else e.g.
   /// "CUDA runtime 13.0: 1 device" or "CUDA runtime 13.0: no CUDA device visible".
   std::string gpu_probe;
+  std::vector<StorageInventory> storage;  ///< tiers the io instances use, one per path; filled by the worker
   std::map<std::string, std::string> environment;  ///< allow-listed variables that change performance
   std::vector<std::string> warnings;  ///< inconsistencies and misconfigurations, each with its fix
 };

@@ -57,6 +57,7 @@ std::string format_bytes(std::uint64_t bytes) {
 std::string format_value(double value, const std::string& unit) {
   if (unit == "s") return format_seconds(value);
   if (unit == "B") return format_bytes(static_cast<std::uint64_t>(value));
+  if (unit == "1/s") return format_si(value, "/s");  // "17.78 k/s", not "17.78 k1/s"
   return format_si(value, unit);
 }
 

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "core/filesystem.hpp"
 #include "core/group.hpp"
 #include "core/units.hpp"
 #ifdef CONVERGE_IO_MPI
@@ -97,13 +98,6 @@ std::uint64_t resident_bytes(const std::vector<unsigned char>& pages, std::uint6
   for (std::uint64_t p = r.offset / page_size; p <= (end - 1) / page_size && p < pages.size(); ++p)
     if (pages[p] & 1) total += std::min(end, (p + 1) * page_size) - std::max(r.offset, p * page_size);
   return total;
-}
-
-std::string default_tier(const std::string& given, const char* converge_io_dir, const char* tmpdir) {
-  if (given != "auto") return given;
-  if (converge_io_dir != nullptr && *converge_io_dir != '\0') return converge_io_dir;
-  if (tmpdir != nullptr && *tmpdir != '\0') return tmpdir;
-  return "/tmp";
 }
 
 std::vector<core::ParamSpec> bw_params(bool read, Backend backend) {
@@ -273,7 +267,7 @@ core::SetupStatus BandwidthBenchmark::open(core::ParamValues& params, const core
   std::string err = check_geometry(g_.transfer, g_.block, direct_);
   if (err.empty() && mpiio && g_.transfer > std::uint64_t(INT_MAX))
     err = fmt::format("with MPI-IO, transfer ({} B) must be below 2 GiB: it is one call's MPI count", g_.transfer);
-  const std::string given = default_tier(params.text("path"), std::getenv("CONVERGE_IO_DIR"), std::getenv("TMPDIR"));
+  const std::string given = core::io_directory(params.text("path"), std::getenv("CONVERGE_IO_DIR"), std::getenv("TMPDIR"));
   std::string tier = given;
   if (err.empty()) {
     if (char* real = ::realpath(given.c_str(), nullptr)) tier = real, std::free(real);

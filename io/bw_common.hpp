@@ -87,10 +87,6 @@ core::WorkModel bw_work(const Geometry& g);
 /// Bytes of `r` whose page is resident, given mincore()'s vector for the file from offset 0.
 std::uint64_t resident_bytes(const std::vector<unsigned char>& pages, std::uint64_t page_size, const Range& r);
 
-/// The tier directory: "auto" = $CONVERGE_IO_DIR if set and not empty, else $TMPDIR, else /tmp
-/// (the environment's values are arguments here, null when unset).
-std::string default_tier(const std::string& given, const char* converge_io_dir, const char* tmpdir);
-
 /// Parameters common to both benchmarks, in spec order; `read` adds readback, `write` fsync.
 /// MPI-IO has no `direct` (nor readback=direct) and adds `collective` and `hints`.
 std::vector<core::ParamSpec> bw_params(bool read, Backend backend = Backend::posix);

@@ -1,111 +1,15 @@
-// The IO benchmarks' small utilities (scratch.hpp): named errno texts, space and filesystem of a
-// path, whole-buffer pread/pwrite, and the data pattern every IO benchmark writes and checks.
+// The IO benchmarks' small utilities (scratch.hpp): whole-buffer pread/pwrite, and the data
+// pattern every IO benchmark writes and checks. Named errno texts, and the space and filesystem
+// of a path, are core's (core/filesystem.cpp).
 #include "io/scratch.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <bit>
 #include <cerrno>
-#include <climits>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
-#include <vector>
-
-#include "core/units.hpp"
 
 namespace converge::io {
-
-std::string errno_name(int err) {
-  switch (err) {
-#define CONVERGE_ERRNO(e) \
-  case e:                 \
-    return #e;
-    CONVERGE_ERRNO(ENOSPC) CONVERGE_ERRNO(EDQUOT) CONVERGE_ERRNO(EACCES) CONVERGE_ERRNO(EPERM)
-    CONVERGE_ERRNO(EROFS) CONVERGE_ERRNO(ENOENT) CONVERGE_ERRNO(ENOTDIR) CONVERGE_ERRNO(EEXIST)
-    CONVERGE_ERRNO(ELOOP) CONVERGE_ERRNO(EIO) CONVERGE_ERRNO(EINVAL) CONVERGE_ERRNO(EFBIG)
-    CONVERGE_ERRNO(EMFILE) CONVERGE_ERRNO(ENFILE) CONVERGE_ERRNO(ENAMETOOLONG) CONVERGE_ERRNO(EBADF)
-    CONVERGE_ERRNO(EISDIR) CONVERGE_ERRNO(ESTALE) CONVERGE_ERRNO(ENOTEMPTY) CONVERGE_ERRNO(EXDEV)
-    CONVERGE_ERRNO(EBUSY) CONVERGE_ERRNO(ETXTBSY) CONVERGE_ERRNO(EAGAIN) CONVERGE_ERRNO(EINTR)
-    CONVERGE_ERRNO(ENOMEM) CONVERGE_ERRNO(ENOSYS) CONVERGE_ERRNO(EOPNOTSUPP) CONVERGE_ERRNO(EOVERFLOW)
-    CONVERGE_ERRNO(ENODEV) CONVERGE_ERRNO(ENXIO) CONVERGE_ERRNO(ESPIPE) CONVERGE_ERRNO(ETIMEDOUT)
-    CONVERGE_ERRNO(ENOTCONN) CONVERGE_ERRNO(ESRCH) CONVERGE_ERRNO(ECANCELED)
-#undef CONVERGE_ERRNO
-    default:
-      return "errno " + std::to_string(err);
-  }
-}
-
-std::string io_error(int err, const std::string& what) {
-  return errno_name(err) + ": " + std::strerror(err) + ": " + what;
-}
-
-core::Expected<SpaceInfo> space_of(const std::string& path) {
-  struct statvfs s {};
-  if (::statvfs(path.c_str(), &s) != 0) return core::make_error(io_error(errno, "statvfs " + path));
-  return SpaceInfo{std::uint64_t(s.f_bavail) * s.f_frsize, std::uint64_t(s.f_blocks) * s.f_frsize,
-                   std::uint64_t(s.f_favail)};
-}
-
-namespace {
-
-// mountinfo escapes blanks and backslashes in paths as \ooo.
-std::string unescape_mountinfo(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && std::isdigit((unsigned char)s[i + 1])) {
-      out += char(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-bool under_mount(const std::string& path, const std::string& mount) {
-  if (mount == "/") return true;
-  return path.compare(0, mount.size(), mount) == 0 && (path.size() == mount.size() || path[mount.size()] == '/');
-}
-
-}  // namespace
-
-FilesystemInfo filesystem_of(const std::string& path) {
-  std::string real = path;
-  if (char* r = ::realpath(path.c_str(), nullptr)) {
-    real = r;
-    std::free(r);
-  }
-  FilesystemInfo best;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mount-point options [optional...] - type source super-options
-    std::istringstream ls(line);
-    std::string id, parent, dev, root, mount, options, field;
-    if (!(ls >> id >> parent >> dev >> root >> mount >> options)) continue;
-    while (ls >> field && field != "-") {
-    }
-    std::string type, source, super;
-    ls >> type >> source >> super;
-    mount = unescape_mountinfo(mount);
-    // Later lines mount over earlier ones: ">=" keeps the last of equal length.
-    if (!under_mount(real, mount) || mount.size() < best.mount_point.size()) continue;
-    best.type = type;
-    best.mount_point = mount;
-    best.source = unescape_mountinfo(source);
-    best.options = options;
-    std::istringstream ss(super);
-    for (std::string opt; std::getline(ss, opt, ',');)
-      if (("," + best.options + ",").find("," + opt + ",") == std::string::npos) best.options += "," + opt;
-  }
-  return best;
-}
 
 // ---- data transfer and the pattern -------------------------------------------------------
 

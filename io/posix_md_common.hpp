@@ -23,6 +23,7 @@
 
 #include "core/benchmark.hpp"
 #include "core/group.hpp"
+#include "core/filesystem.hpp"
 #include "core/params.hpp"
 #include "core/timer.hpp"
 #include "core/units.hpp"
@@ -48,12 +49,7 @@ inline core::ParamSpec tier_param() {
 
 /// Resolves `path` ("auto" and symbolic links) and records the real path in the parameters.
 inline core::Expected<std::string> resolve_tier(core::ParamValues& params) {
-  std::string path = params.text("path");
-  if (path == "auto" || path.empty()) {
-    const char* env = std::getenv("CONVERGE_IO_DIR");
-    if (env == nullptr || *env == '\0') env = std::getenv("TMPDIR");
-    path = env != nullptr && *env != '\0' ? env : "/tmp";
-  }
+  const std::string path = core::io_directory(params.text("path"), std::getenv("CONVERGE_IO_DIR"), std::getenv("TMPDIR"));
   char* real = ::realpath(path.c_str(), nullptr);
   if (real == nullptr) return core::make_error(io_error(errno, "resolving the tier path " + path));
   std::string resolved(real);

@@ -28,29 +28,18 @@
 #include <vector>
 
 #include "core/expected.hpp"
+#include "core/filesystem.hpp"
 
 namespace converge::io {
 
-/// "ENOSPC: No space left on device: writing /tier/converge-io-XXXX/f.0 at offset 1048576".
-/// The symbolic name for errno values IO benchmarks meet (ENOSPC, EDQUOT, EACCES, EPERM,
-/// EROFS, ENOENT, EIO, EINVAL, EFBIG, EMFILE, ENAMETOOLONG, ELOOP, ...), else "errno N".
-std::string errno_name(int err);
-std::string io_error(int err, const std::string& what);
-
-/// Space on the filesystem holding `path` (statvfs), for the free-space check and notes.
-struct SpaceInfo {
-  std::uint64_t available_bytes = 0;  ///< f_bavail x f_frsize: what an unprivileged writer may use
-  std::uint64_t total_bytes = 0;
-  std::uint64_t available_inodes = 0;
-};
-core::Expected<SpaceInfo> space_of(const std::string& path);
-
-/// The filesystem holding `path`, from /proc/self/mountinfo: type ("xfs", "lustre", "tmpfs"),
-/// mount point, source and options, for the inventory and notes.
-struct FilesystemInfo {
-  std::string type, mount_point, source, options;
-};
-FilesystemInfo filesystem_of(const std::string& path);
+// Named errno texts, and the space and filesystem of a path, live in core (the inventory
+// describes storage tiers too); io code keeps using them by their io names.
+using core::errno_name;
+using core::FilesystemInfo;
+using core::filesystem_of;
+using core::io_error;
+using core::space_of;
+using core::SpaceInfo;
 
 class Scratch {
  public:

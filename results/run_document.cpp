@@ -251,6 +251,36 @@ core::GpuInventory gpu_from_json(const json& j) {
   return g;
 }
 
+// A tier that could not be described has only its name, path and why (no invented figures).
+json storage_json(const core::StorageInventory& s) {
+  if (!s.error.empty()) return {{"tier", s.tier}, {"path", s.path}, {"error", s.error}};
+  return {{"tier", s.tier},
+          {"path", s.path},
+          {"real_path", s.real_path},
+          {"type", s.type},
+          {"mount_point", s.mount_point},
+          {"source", s.source},
+          {"options", s.options},
+          {"total_bytes", s.total_bytes},
+          {"available_bytes", s.available_bytes}};
+}
+
+core::StorageInventory storage_from_json(const json& j) {
+  expect_object(j);
+  core::StorageInventory s;
+  read(j, "tier", s.tier);
+  read(j, "path", s.path);
+  read(j, "real_path", s.real_path);
+  read(j, "type", s.type);
+  read(j, "mount_point", s.mount_point);
+  read(j, "source", s.source);
+  read(j, "options", s.options);
+  read(j, "total_bytes", s.total_bytes);
+  read(j, "available_bytes", s.available_bytes);
+  read(j, "error", s.error);
+  return s;
+}
+
 core::Summary summary_from_json(const json& j) {
   core::Summary s;
   read(j, "n", s.n);
@@ -361,7 +391,12 @@ json to_json(const core::Inventory& inv) {
              for (const auto& g : inv.gpus) gpus.push_back(gpu_json(g));
              return gpus;
            }()},
-          {"gpu_probe", inv.gpu_probe}};
+          {"gpu_probe", inv.gpu_probe},
+          {"storage", [&] {
+             json storage = json::array();
+             for (const auto& s : inv.storage) storage.push_back(storage_json(s));
+             return storage;
+           }()}};
 }
 
 core::Inventory inventory_from_json(const json& j) {
@@ -414,6 +449,7 @@ core::Inventory inventory_from_json(const json& j) {
   read(j, "warnings", inv.warnings);
   read_array(j, "gpus", inv.gpus, gpu_from_json);
   read(j, "gpu_probe", inv.gpu_probe);
+  read_array(j, "storage", inv.storage, storage_from_json);
   return inv;
 }
 

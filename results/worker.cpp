@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@
 #include <omp.h>
 
 #include "core/energy/recorder.hpp"
+#include "core/filesystem.hpp"
 #include "core/group.hpp"
 #include "core/harness.hpp"
 #include "core/inventory.hpp"
@@ -102,14 +104,36 @@ std::string expand_rank(std::string path, int rank) {
   return path;
 }
 
+// The storage tiers this worker's io instances will write to, one entry per path as given
+// (SCHEMA.md, inventory.storage), described before any of them runs.
+void describe_storage(const std::vector<Instance>& instances, core::Inventory& inv) {
+  for (const auto& inst : instances) {
+    const auto* spec = core::Registry::instance().find(inst.benchmark);
+    if (spec == nullptr || spec->family != "io") continue;
+    auto value = [&](const std::string& name) -> std::optional<std::string> {
+      if (auto it = inst.params.find(name); it != inst.params.end()) return it->second;
+      for (const auto& p : spec->params)
+        if (p.name == name) return p.default_value;
+      return std::nullopt;
+    };
+    const auto path = value("path");
+    if (!path) continue;
+    const bool known = std::any_of(inv.storage.begin(), inv.storage.end(),
+                                   [&](const core::StorageInventory& s) { return s.path == *path; });
+    if (!known) inv.storage.push_back(core::describe_storage(value("tier").value_or(""), *path));
+  }
+}
+
 int run_instances(const std::vector<Instance>& instances, const core::Context& ctx,
                   const core::Placement& where, const std::string& out, bool with_inventory) {
   EventSink sink(expand_rank(out, where.rank));
   const int group_rank = ctx.group != nullptr && ctx.group->size() > 1 ? ctx.group->rank() : 0;
   // One process per node says what the node is, so a multi-node run records every node.
-  if (with_inventory && where.local_rank == 0)
-    sink.write({{"event", "inventory"}, {"host", where.node}, {"rank", where.rank},
-                {"inventory", to_json(*ctx.inventory)}});
+  if (with_inventory && where.local_rank == 0) {
+    core::Inventory inv = *ctx.inventory;
+    describe_storage(instances, inv);
+    sink.write({{"event", "inventory"}, {"host", where.node}, {"rank", where.rank}, {"inventory", to_json(inv)}});
+  }
   for (const auto& inst : instances) {
     sink.write({{"event", "start"}, {"index", inst.index}, {"rank", where.rank}, {"benchmark", inst.benchmark}});
     const auto* spec = core::Registry::instance().find(inst.benchmark);

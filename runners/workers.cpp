@@ -167,6 +167,14 @@ void merge_inventory(json& into, const json& from) {
   }
   const auto blas_library = [](const json& j) { return j.contains("blas") ? j["blas"].value("library", "") : ""; };
   if (blas_library(into).empty() && !blas_library(from).empty()) into["blas"] = from["blas"];
+  // Each launch describes the tiers of its own io instances: the node's are their union.
+  for (const auto& tier : from.value("storage", json::array())) {
+    json& known = into["storage"];
+    if (!known.is_array()) known = json::array();
+    const bool listed = std::any_of(known.begin(), known.end(),
+                                    [&](const json& k) { return k.value("path", "") == tier.value("path", ""); });
+    if (!listed) known.push_back(tier);
+  }
 }
 
 core::Expected<json> WorkerSet::inventory() const {

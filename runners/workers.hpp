@@ -50,8 +50,9 @@ class WorkerSet {
 };
 
 /// Adds to `into` what a probe of another worker found and `into` lacks: its GPUs (and how
-/// they were looked for) when `into` has none, its BLAS when `into` links none. Two workers
-/// of one node describe the same host, so nothing else is merged.
+/// they were looked for) when `into` has none, its BLAS when `into` links none, and its
+/// storage tiers whose `path` `into` does not list yet (the union by path, first kept). Two
+/// workers of one node describe the same host, so nothing else is merged.
 void merge_inventory(json& into, const json& from);
 
 /// Directory holding the running executable.

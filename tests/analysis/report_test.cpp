@@ -112,6 +112,60 @@ json run_doc(const std::string& id, const std::string& partition, double slowdow
           {"results", results}};
 }
 
+// IO on two tiers of partition `partition` at `ranks` ranks: write ok on both (2 GB/s on flash,
+// 0.5 GB/s on hdd), md_create ok on flash (noisy: CV 25%) and failed on hdd, read planned on
+// flash with no result (an incomplete run), a micro result beside them. Only flash is in the
+// inventory's storage; hdd's filesystem comes from its results' notes.
+json io_run_doc(const std::string& id, const std::string& partition, int ranks) {
+  json plan = json::array(), results = json::array();
+  auto planned = [&](int i, const std::string& b, const std::string& tier, json params) {
+    params["path"] = "/" + tier;
+    params["tier"] = tier;
+    plan.push_back({{"instance", i}, {"benchmark", b}, {"params", params}, {"ranks", ranks}});
+  };
+  auto io_result = [&](int i, const std::string& b, const std::string& tier, const json& params, double seconds,
+                       const std::string& metric, const std::string& unit, const std::string& quantity, double work) {
+    json resolved = params;
+    resolved["path"] = "/real/" + tier;
+    resolved["tier"] = tier;
+    json r = rate_result(b, i, resolved, metric, unit, quantity, 0, work, std::vector<double>(6, seconds));
+    r["family"] = "io";
+    r["notes"] = {{"filesystem", tier == "hdd" ? "ext4 on /hdd (/dev/sda1; rw,relatime)" : "xfs on /flash (?; ?)"}};
+    return r;
+  };
+  int i = 0;
+  for (const char* tier : {"flash", "hdd"}) {
+    planned(i, "io.posix.write", tier, {{"layout", "fpp"}});
+    results.push_back(io_result(i, "io.posix.write", tier, {{"layout", "fpp"}}, tier[0] == 'f' ? 0.5 : 2.0 * ranks,
+                                "bandwidth", "B/s", "bytes", 1e9));
+    ++i;
+  }
+  planned(i, "io.posix.md_create", "flash", {{"files", "40"}});
+  json md = io_result(i, "io.posix.md_create", "flash", {{"files", "40"}}, 0.01, "ops", "1/s", "items", 40);
+  md["time"]["cv"] = 0.25;
+  results.push_back(md);
+  ++i;
+  planned(i, "io.posix.md_create", "hdd", {{"files", "40"}});
+  results.push_back({{"benchmark", "io.posix.md_create"}, {"family", "io"}, {"instance", i}, {"host", "node01"}, {"rank", 0},
+                     {"params", {{"files", "40"}, {"path", "/real/hdd"}, {"tier", "hdd"}}}, {"status", "failed"},
+                     {"reason", "ENOSPC: No space left on device: creating f.3"}, {"metrics", json::array()}});
+  ++i;
+  planned(i, "io.posix.read", "flash", json::object());
+  ++i;
+  json doc = run_doc(id, partition);
+  for (auto& p : doc["plan"]) p["instance"] = p["instance"].get<int>() + i, plan.push_back(p);
+  for (auto& r : doc["results"]) r["instance"] = r["instance"].get<int>() + i, results.push_back(r);
+  doc["suite"] = "io-tiers";
+  doc["plan"] = plan;
+  doc["results"] = results;
+  doc["launch"]["partition_config"]["storage"] = json::array(
+      {{{"name", "flash"}, {"path", "/flash"}, {"kind", "flash"}}, {{"name", "hdd"}, {"path", "/hdd"}, {"kind", "hdd"}}});
+  doc["inventory"]["storage"] = json::array(
+      {{{"tier", "flash"}, {"path", "/flash"}, {"real_path", "/real/flash"}, {"type", "xfs"}, {"mount_point", "/flash"},
+        {"source", "/dev/nvme0n1"}, {"options", "rw,noatime,attr2"}, {"total_bytes", 1e12}, {"available_bytes", 5e11}}});
+  return doc;
+}
+
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -352,4 +406,73 @@ TEST(Report, AcceptanceChecksGiveATableAndAChart) {
   EXPECT_NE(md.find("| pass |"), std::string::npos) << md;
   EXPECT_NE(md.find("| fail |"), std::string::npos) << md;
   EXPECT_EQ(md.find("not checked here"), std::string::npos) << md;
+}
+
+TEST(Report, StorageTiersSideBySidePerRankCount) {
+  const Report report = build_report({io_run_doc("r1", "cpu", 1), io_run_doc("r2", "cpu", 2)});
+  ASSERT_TRUE(report.tiers);
+  const auto& c = *report.tiers;
+  ASSERT_EQ(c.tiers.size(), 2u);
+  EXPECT_EQ(c.tiers[0].label, "flash");
+  EXPECT_EQ(c.tiers[0].kind, "flash");
+  EXPECT_EQ(c.tiers[0].filesystem, "xfs on /flash (/dev/nvme0n1; rw,noatime,attr2)");  // the inventory's, not the notes'
+  EXPECT_EQ(c.tiers[1].filesystem, "ext4 on /hdd (/dev/sda1; rw,relatime)");            // the notes', no inventory entry
+  // Rows: each instance at 1 then 2 ranks; the micro results are not in it.
+  ASSERT_EQ(c.rows.size(), 6u);
+  EXPECT_EQ(c.rows[0].benchmark, "io.posix.write");
+  EXPECT_EQ(c.rows[0].ranks, 1);
+  EXPECT_EQ(c.rows[1].benchmark, "io.posix.write");
+  EXPECT_EQ(c.rows[1].ranks, 2);
+  EXPECT_EQ(c.rows[2].benchmark, "io.posix.md_create");
+  EXPECT_EQ(c.rows[5].benchmark, "io.posix.read");
+  EXPECT_DOUBLE_EQ(*c.rows[1].values[1], 1e9 / 4.0);  // hdd, 2 ranks
+  const std::string md = render_markdown(report);
+  EXPECT_TRUE(has_line(md, "## storage tiers: median of the primary metric (CV of the times) per tier and rank count"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| benchmark | params | ranks | metric | flash (kind flash): xfs on /flash (/dev/nvme0n1; "
+                           "rw,noatime,attr2) | hdd (kind hdd): ext4 on /hdd (/dev/sda1; rw,relatime) |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| io.posix.write | layout=fpp | 1 | bandwidth | 2.000 GB/s (CV 2.0%) | 500.0 MB/s (CV 2.0%) |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| io.posix.write | layout=fpp | 2 | bandwidth | 2.000 GB/s (CV 2.0%) | 250.0 MB/s (CV 2.0%) |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| io.posix.md_create | files=40 | 1 | ops | 4.000 k/s (CV 25.0%) | failed: ENOSPC: No space "
+                           "left on device: creating f.3 |"))
+      << md;
+  EXPECT_TRUE(has_line(md, "| io.posix.read |   | 2 | - | no result (incomplete run) | not run |")) << md;
+  const std::string csv = render_csv(report);
+  EXPECT_TRUE(has_line(csv, "benchmark,params,ranks,metric,unit,\"flash (kind flash): xfs on /flash (/dev/nvme0n1; "
+                            "rw,noatime,attr2)\",flash cv,\"hdd (kind hdd): ext4 on /hdd (/dev/sda1; rw,relatime)\",hdd cv"))
+      << csv;
+  EXPECT_TRUE(has_line(csv, "io.posix.write,layout=fpp,2,bandwidth,B/s,2000000000,0.02,250000000,0.02")) << csv;
+  EXPECT_TRUE(has_line(csv, "io.posix.md_create,files=40,1,ops,1/s,4000,0.25,failed: ENOSPC: No space left on device: "
+                            "creating f.3,"))
+      << csv;
+  const std::string html = render_html(report, kFakeLibraries);
+  EXPECT_NE(html.find("<th>flash (kind flash): xfs on /flash (/dev/nvme0n1; rw,noatime,attr2)</th>"), std::string::npos);
+  EXPECT_NE(html.find("<td>io.posix.write</td><td>layout=fpp</td><td>1</td><td>bandwidth</td><td>2.000 GB/s (CV 2.0%)</td>"
+                      "<td>500.0 MB/s (CV 2.0%)</td></tr>"),
+            std::string::npos)
+      << html;
+}
+
+TEST(Report, StorageTiersOfSeveralPartitionsAndNoneWithoutIo) {
+  const Report report = build_report({io_run_doc("r1", "cpu", 1), io_run_doc("r2", "gpu", 1)});
+  ASSERT_TRUE(report.tiers);
+  std::vector<std::string> labels;
+  for (const auto& t : report.tiers->tiers) labels.push_back(t.label);
+  EXPECT_EQ(labels, (std::vector<std::string>{"lab/cpu: flash", "lab/cpu: hdd", "lab/gpu: flash", "lab/gpu: hdd"}));
+  ASSERT_EQ(report.tiers->rows.size(), 3u);  // one rank count
+  EXPECT_EQ(report.tiers->rows[0].missing, (std::vector<std::string>{"", "", "", ""}));
+  // A tier with no name is labelled by its path; a run with no io result has no tier table.
+  json unnamed = io_run_doc("r3", "cpu", 1);
+  for (auto& p : unnamed["plan"]) p["params"].erase("tier");
+  for (auto& r : unnamed["results"]) r["params"].erase("tier");
+  const Report by_path = build_report({unnamed});
+  ASSERT_TRUE(by_path.tiers);
+  EXPECT_EQ(by_path.tiers->tiers[0].label, "/flash");
+  EXPECT_EQ(by_path.tiers->tiers[0].kind, "");
+  EXPECT_EQ(by_path.tiers->tiers[0].filesystem, "xfs on /flash (/dev/nvme0n1; rw,noatime,attr2)");  // by path
+  EXPECT_FALSE(build_report({run_doc("r1", "cpu")}).tiers);
+  EXPECT_EQ(render_markdown(build_report({run_doc("r1", "cpu")})).find("storage tiers"), std::string::npos);
 }

@@ -8,7 +8,8 @@ TEST(Units, Rates) {
   EXPECT_EQ(format_value(159.2e9, "FLOP/s"), "159.2 GFLOP/s");
   EXPECT_EQ(format_value(27.81e9, "B/s"), "27.81 GB/s");
   EXPECT_EQ(format_value(1.5e12, "FLOP/s"), "1.500 TFLOP/s");
-  EXPECT_EQ(format_value(950, "1/s"), "950.0 1/s");
+  EXPECT_EQ(format_value(950, "1/s"), "950.0 /s");
+  EXPECT_EQ(format_value(17780, "1/s"), "17.78 k/s");
 }
 
 TEST(Units, TimesAndBytes) {

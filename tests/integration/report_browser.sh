@@ -2,7 +2,9 @@
 # `converge report`: two real runs of a tiny suite, then the HTML report opened in a real headless
 # Chromium (Debian's) with no network: every chart must render an SVG with marks and no error,
 # and the page is kept as a screenshot (ARTIFACTS/report.png). Markdown and CSV hold the same
-# results and the "not measured" energy reason. Exit 77 (skipped) only when Chromium is missing.
+# results and the "not measured" energy reason. Then io on two storage tiers: the inventory
+# describes both, and the rendered tier table has a figure in every cell. Exit 77 (skipped)
+# only when Chromium is missing.
 source "$(dirname "$0")/lib.sh"
 CHROMIUM=$(command -v chromium || true)
 [ -n "$CHROMIUM" ] || { echo "SKIP: chromium is not installed (scripts/install-deps.sh installs Debian's)"; exit 77; }
@@ -73,7 +75,7 @@ browser() {
   timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$(mktemp -d "$TMP/chromium.XXXXXX")" --proxy-server=127.0.0.1:9 \
-    --virtual-time-budget=10000 "$@" "file://$TMP/report.html" 2>>chromium.log
+    --virtual-time-budget=10000 "$@" "file://$TMP/${PAGE:-report.html}" 2>>chromium.log
 }
 browser --dump-dom > dom.html || { tail -20 chromium.log >&2; fail "chromium --dump-dom failed"; }
 $PY - dom.html $charts <<'EOF' || fail "a chart did not render (see above)"
@@ -148,4 +150,100 @@ CONVERGE_VEGA_DIR="$TMP/none" expect_status 0 "$CONVERGE" report "$run2" --forma
 expect_status 1 "$CONVERGE" report no-such-run --format md
 expect_status 2 "$CONVERGE" report "$run2" --format pdf
 
-echo "report browser ok: $(echo $charts | wc -w) charts rendered, screenshot $ARTIFACTS/report.png ($size bytes), ${SECONDS} s"
+# Storage tiers: a tiny io suite on the two tiers of a site (directories of this disk), at 1
+# rank and, with mpirun, at 2 (two runs), reported together. Each run's inventory describes
+# both tiers; the tier table, as the browser parsed the page, has one column per tier with its
+# kind and filesystem type, a figure with its CV in every cell, and a row per rank count.
+tiers=""
+if [ -x "$(dirname "$CONVERGE")/converge-worker-io" ]; then
+  mkdir -p flash hdd
+  cat > io-site.yaml <<YAML
+name: tiers
+partitions:
+  - name: local
+    launcher: local
+    storage:
+      - {name: flash, path: $TMP/flash, kind: flash}
+      - {name: hdd, path: $TMP/hdd, kind: hdd}
+YAML
+  ranks="1"
+  if command -v mpirun >/dev/null; then ranks="1 2"; fi
+  io_docs=()
+  for r in $ranks; do
+    cat > io-$r.yaml <<YAML
+name: io-tiers
+policy: {warmup: 1, min_reps: 3, min_time_s: 0, budget_s: 0.3}
+benchmarks:
+  - {benchmark: io.posix.write, ranks: $r, params: {transfer: 256KiB, block: 1MiB}}
+  - {benchmark: io.posix.md_create, ranks: $r, params: {files: 20}}
+YAML
+    expect_status 0 "$CONVERGE" run --site io-site.yaml --suite io-$r.yaml --energy none --out docs/io-$r.json
+    $VALIDATE docs/io-$r.json >/dev/null || fail "docs/io-$r.json does not validate"
+    io_docs+=(docs/io-$r.json)
+  done
+  fstype=$(findmnt -no FSTYPE -T "$TMP/flash" 2>/dev/null || true)
+  $PY - "$TMP" "$fstype" "${io_docs[@]}" <<'PYEOF' || fail "inventory.storage"
+import json, os, sys
+tmp, fstype = sys.argv[1], sys.argv[2]
+for path in sys.argv[3:]:
+    storage = json.load(open(path))["inventory"].get("storage")
+    assert storage, f"{path}: no inventory.storage"
+    by_tier = {s["tier"]: s for s in storage}
+    assert sorted(by_tier) == ["flash", "hdd"], f"{path}: {storage}"
+    for name, s in by_tier.items():
+        assert "error" not in s, s
+        assert s["path"] == f"{tmp}/{name}" and s["real_path"] == os.path.realpath(f"{tmp}/{name}"), s
+        assert s["type"] and s["mount_point"] and s["options"] and s["total_bytes"] > 0, s
+        if fstype: assert s["type"] == fstype, (s["type"], fstype)
+PYEOF
+  expect_status 0 "$CONVERGE" report "${io_docs[@]}" --format html -o io-report.html
+  PAGE=io-report.html browser --dump-dom > io-dom.html || { tail -20 chromium.log >&2; fail "chromium --dump-dom failed"; }
+  tiers=$($PY - io-dom.html "$ranks" "$fstype" <<'PYEOF'
+
+import re, sys
+from html.parser import HTMLParser
+
+class Tables(HTMLParser):
+    """Each <h2> title with the rows of the table after it (cells as text)."""
+    def __init__(self):
+        super().__init__()
+        self.tables, self.title, self.cell, self.in_h2 = {}, None, None, False
+    def handle_starttag(self, tag, attrs):
+        if tag == "h2": self.in_h2, self.title = True, ""
+        elif tag == "tr" and self.title is not None: self.tables.setdefault(self.title, []).append([])
+        elif tag in ("td", "th"): self.cell = ""
+    def handle_endtag(self, tag):
+        if tag == "h2": self.in_h2 = False
+        elif tag in ("td", "th") and self.cell is not None:
+            self.tables[self.title][-1].append(self.cell)
+            self.cell = None
+    def handle_data(self, data):
+        if self.in_h2: self.title += data
+        elif self.cell is not None: self.cell += data
+
+p = Tables()
+p.feed(open(sys.argv[1], encoding="utf-8").read())
+ranks, fstype = sys.argv[2].split(), sys.argv[3]
+title = [t for t in p.tables if t.startswith("storage tiers")]
+assert len(title) == 1, f"one storage tier table expected, titles: {list(p.tables)}"
+header, *rows = p.tables[title[0]]
+assert header[:4] == ["benchmark", "params", "ranks", "metric"] and len(header) == 6, header
+for col, name in zip(header[4:], ("flash", "hdd")):
+    assert col.startswith(f"{name} (kind {name}): {fstype}"), col
+    assert " on /" in col and "rw" in col, f"no mount point or options: {col}"
+got = sorted((r[0], r[2]) for r in rows)
+want = sorted((b, k) for b in ("io.posix.write", "io.posix.md_create") for k in ranks)
+assert got == want, (got, want)
+figure = re.compile(r"^[0-9.]+ [kMGT]?(B/s|/s) \(CV [0-9.]+%\)$")
+for r in rows:
+    for cell in r[4:]:
+        assert figure.match(cell), f"{r[0]} at {r[2]} ranks: cell {cell!r}"
+print(f"{len(rows)} rows x {len(header) - 4} tiers")
+PYEOF
+  ) || fail "the storage tier table (see above)"
+  echo "storage tiers: $tiers"
+else
+  echo "storage tiers: not checked (no converge-worker-io built)"
+fi
+
+echo "report browser ok: $(echo $charts | wc -w) charts rendered, ${tiers:+storage tier table $tiers, }screenshot $ARTIFACTS/report.png ($size bytes), ${SECONDS} s"

@@ -132,15 +132,6 @@ TEST(PosixBwCache, ResidentBytesCountOnlyTheRange) {
   EXPECT_EQ(resident_bytes({2, 0xfe}, 4096, {0, 8192}), 0u);
 }
 
-TEST(PosixBwTier, AutoPrefersConvergeIoDirThenTmpdir) {
-  EXPECT_EQ(default_tier("/scratch/x", "/a", "/b"), "/scratch/x");
-  EXPECT_EQ(default_tier("auto", "/a", "/b"), "/a");
-  EXPECT_EQ(default_tier("auto", "", "/b"), "/b");
-  EXPECT_EQ(default_tier("auto", nullptr, "/b"), "/b");
-  EXPECT_EQ(default_tier("auto", nullptr, nullptr), "/tmp");
-  EXPECT_EQ(default_tier("auto", nullptr, ""), "/tmp");
-}
-
 TEST(PosixBwSpec, BothRegisteredWithTheirParameters) {
   for (const char* id : {"io.posix.write", "io.posix.read"}) {
     const core::BenchmarkSpec* s = core::Registry::instance().find(id);
@@ -175,8 +166,11 @@ TEST(PosixBwSpec, MpiioParametersDifferFromPosixOnes) {
     EXPECT_TRUE(has(mpiio, "collective") && has(mpiio, "hints"));
     EXPECT_FALSE(has(posix, "collective") || has(posix, "hints"));
   }
-  for (const auto& p : bw_params(true, Backend::mpiio))
-    if (p.name == "readback") EXPECT_EQ(p.choices, (std::vector<std::string>{"reorder", "fadvise", "none"}));
+  for (const auto& p : bw_params(true, Backend::mpiio)) {
+    if (p.name == "readback") {
+      EXPECT_EQ(p.choices, (std::vector<std::string>{"reorder", "fadvise", "none"}));
+    }
+  }
 #ifdef CONVERGE_IO_MPI
   for (const char* id : {"io.mpiio.write", "io.mpiio.read"}) {
     const core::BenchmarkSpec* s = core::Registry::instance().find(id);

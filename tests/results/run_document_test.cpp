@@ -127,6 +127,21 @@ RunDocument sample_document() {
   g.nvml = "";
   inv.gpus = {g};
   inv.gpu_probe = "CUDA runtime 13.0: 1 device";
+  core::StorageInventory flash;
+  flash.tier = "flash";
+  flash.path = "/flash/tmp";
+  flash.real_path = "/flash/tmp";
+  flash.type = "xfs";
+  flash.mount_point = "/flash";
+  flash.source = "/dev/nvme0n1";
+  flash.options = "rw,noatime,attr2,inode64";
+  flash.total_bytes = 3840755982336ull;
+  flash.available_bytes = 3500000000000ull;
+  core::StorageInventory gone;
+  gone.tier = "bb";
+  gone.path = "/bb/none";
+  gone.error = "ENOENT: No such file or directory: resolving the tier path /bb/none";
+  inv.storage = {flash, gone};
   inv.warnings = {"OpenBLAS uses Prescott kernels: set OPENBLAS_CORETYPE=SkylakeX"};
   doc.peaks = {{"cpu.fp64", sample_peak()}, {"cpu.fp64.core", {2.5e9, "FLOP/s", "config", ""}}};
   doc.results = {ok_result(), invalid_result()};
@@ -175,6 +190,14 @@ TEST(RunDocument, RoundTripPreservesEveryField) {
   EXPECT_EQ(doc.inventory.gpus[0].cc_minor, 0);
   EXPECT_EQ(doc.inventory.gpus[0].memory_bytes, 85045231616ull);
   EXPECT_EQ(doc.inventory.gpu_probe, "CUDA runtime 13.0: 1 device");
+  ASSERT_EQ(doc.inventory.storage.size(), 2u);
+  EXPECT_EQ(doc.inventory.storage[0].options, "rw,noatime,attr2,inode64");
+  EXPECT_EQ(doc.inventory.storage[0].total_bytes, 3840755982336ull);
+  EXPECT_EQ(doc.inventory.storage[1].real_path, "");
+  EXPECT_NE(doc.inventory.storage[1].error.find("ENOENT"), std::string::npos);
+  // A tier that could not be described carries its name, path and why, and no figure.
+  EXPECT_EQ(first["inventory"]["storage"][1],
+            json({{"tier", "bb"}, {"path", "/bb/none"}, {"error", "ENOENT: No such file or directory: resolving the tier path /bb/none"}}));
   EXPECT_EQ(doc.peaks.at("cpu.fp64.core").source, "config");
   ASSERT_EQ(doc.results.size(), 2u);
   const auto& ok = doc.results[0];
@@ -366,6 +389,16 @@ TEST_F(SchemaTest, DriftAndMissingFieldsAreCaught) {
   EXPECT_NE(out.output.find("results[0]: Additional properties"), std::string::npos) << out.output;
   EXPECT_NE(out.output.find("inventory.cpu: 'cores' is a required property"), std::string::npos)
       << out.output;
+}
+
+TEST_F(SchemaTest, StorageEntriesAreDescribedOrSayWhyNot) {
+  json doc = to_json(sample_document());
+  doc["inventory"]["storage"][1]["type"] = "xfs";  // an error with a figure beside it
+  doc["inventory"]["storage"][0].erase("options");
+  const Outcome out = validate(dir_, doc);
+  EXPECT_EQ(out.exit_code, 1) << out.output;
+  EXPECT_NE(out.output.find("inventory.storage[0]"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("inventory.storage[1]"), std::string::npos) << out.output;
 }
 
 TEST_F(SchemaTest, UnverifiedOkResultIsRejectedUnlessANoteSaysWhy) {

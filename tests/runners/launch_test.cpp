@@ -230,3 +230,21 @@ TEST(Slurm, SbatchScriptMinimalPartitionAndTimeout) {
                       "'events.{rank}.jsonl'"),
             lines.end());
 }
+
+// --- inventories of several launches on one node -------------------------------------------
+
+TEST(Workers, MergeInventoryUnitesStorageByPath) {
+  json into = {{"hostname", "n1"}, {"storage", json::array({{{"tier", "flash"}, {"path", "/flash"}, {"type", "xfs"}}})}};
+  const json other = {{"hostname", "n1"},
+                      {"storage", json::array({{{"tier", "flash"}, {"path", "/flash"}, {"type", "changed"}},
+                                               {{"tier", "hdd"}, {"path", "/hdd"}, {"error", "ENOENT: ..."}}})}};
+  merge_inventory(into, other);
+  ASSERT_EQ(into["storage"].size(), 2u);
+  EXPECT_EQ(into["storage"][0]["type"], "xfs");  // the first description of a path is kept
+  EXPECT_EQ(into["storage"][1]["path"], "/hdd");
+  json none = {{"hostname", "n1"}};  // an inventory from before storage was recorded
+  merge_inventory(none, other);
+  EXPECT_EQ(none["storage"], other["storage"]);
+  merge_inventory(into, json{{"hostname", "n1"}});
+  EXPECT_EQ(into["storage"].size(), 2u);
+}
