@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "results/run_document.hpp"
 
 namespace converge::results {
@@ -63,7 +65,7 @@ core::Expected<void> write_file_atomic(const std::string& path, const std::strin
   fs::create_directories(dir, ec);
   if (ec) return fail("creating directory " + dir.string(), ec.message());
 
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  std::string tmp = (dir / fmt::format(".{}.tmpXXXXXX", target.filename().string())).string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) return fail("creating a temporary file in " + dir.string(), errno_text(errno));
 

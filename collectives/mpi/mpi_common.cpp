@@ -122,7 +122,8 @@ std::string cpu_list() {
     if (!CPU_ISSET(c, &mask)) continue;
     int e = c;
     while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, &mask)) ++e;
-    s += (s.empty() ? "" : ",") + (e == c ? std::to_string(c) : fmt::format("{}-{}", c, e));
+    if (!s.empty()) s += ',';
+    s += e == c ? std::to_string(c) : fmt::format("{}-{}", c, e);
     c = e;
   }
   return s;
