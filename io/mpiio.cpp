@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <sstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
