@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/benchmark.hpp"
+#include "core/huge_pages.hpp"
 #include "core/inventory.hpp"
 #include "core/params.hpp"
 #include "core/peak.hpp"
@@ -93,43 +94,9 @@ class Buffer {
   bool huge_ = false;
 };
 
-/// The transparent huge page mode ("always", "madvise", "never"), or "unknown".
-inline std::string thp_mode() {
-  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string line;
-  std::getline(f, line);
-  const auto b = line.find('['), e = line.find(']');
-  return b != std::string::npos && e > b ? line.substr(b + 1, e - b - 1) : "unknown";
-}
-
-/// Bytes of [p, p + bytes) that the kernel backs with transparent huge pages right now: the
-/// AnonHugePages of the mappings that overlap the range (/proc/self/smaps), at most `bytes`.
-/// Tells whether madvise was honoured, not just accepted.
-inline std::size_t huge_page_bytes(const void* p, std::size_t bytes) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto lo = reinterpret_cast<std::uintptr_t>(p), hi = lo + bytes;
-  std::string line;
-  bool overlaps = false;
-  std::size_t total = 0;
-  while (std::getline(smaps, line)) {
-    std::uintptr_t start = 0, end = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2 && line.find(':') > line.find(' ')) {
-      overlaps = start < hi && lo < end;  // a mapping header: "start-end perms offset ..."
-    } else if (overlaps && line.rfind("AnonHugePages:", 0) == 0) {
-      total += std::strtoull(line.c_str() + 14, nullptr, 10) * 1024;
-    }
-  }
-  return std::min(total, bytes);
-}
-
-/// "madvise(MADV_HUGEPAGE); 256 MiB of 256 MiB in huge pages; thp=madvise" for notes().
-inline std::string huge_page_note(bool advised, std::size_t huge_bytes, std::size_t bytes) {
-  const auto size = [](std::size_t b) {
-    return b >= (std::size_t(1) << 20) ? std::to_string(b >> 20) + " MiB" : std::to_string(b >> 10) + " KiB";
-  };
-  return std::string(advised ? "madvise(MADV_HUGEPAGE)" : "not advised (below 2 MiB)") + "; " + size(huge_bytes) +
-         " of " + size(bytes) + " in huge pages; thp=" + thp_mode();
-}
+using core::huge_page_bytes;
+using core::huge_page_note;
+/// The note for a benchmark's buffers together.
 template <typename... T>
 std::string huge_page_note(const Buffer<T>&... bufs) {
   return huge_page_note((bufs.huge_pages_advised() && ...), (huge_page_bytes(bufs.data(), bufs.bytes()) + ...),
