@@ -118,6 +118,12 @@ std::vector<core::ParamSpec> bw_params(bool read, Backend backend) {
              : "bytes per read/write call (IOR -t): a multiple of 8, of 4096 with direct",
        {}, 8.0, std::nullopt},
       {"block", ParamType::size, "64MiB", "bytes per rank (IOR -b): a multiple of transfer", {}, 8.0, std::nullopt},
+      {"hugepages", ParamType::boolean, "true",
+       std::string("the ") + (read ? "buffer the calls read into" : "buffer the calls write from") +
+           " (one transfer) in 2 MiB transparent huge pages (madvise MADV_HUGEPAGE; fio --iomem=shmhuge), so an "
+           "O_DIRECT call's physical pieces do not depend on what the process allocated before; false: 4 KiB pages "
+           "(MADV_NOHUGEPAGE), as fio's and IOR's default malloc; the pages obtained are in notes.buffer",
+       {}, std::nullopt, std::nullopt},
   };
   if (mpiio) {
     p.push_back({"collective", ParamType::boolean, "false",
@@ -155,10 +161,12 @@ std::vector<core::MetricSpec> bw_metrics() {
           {"ops", "1/s", MetricKind::rate, Quantity::items, Direction::higher_is_better}};
 }
 
-std::unique_ptr<unsigned char, void (*)(void*)> aligned_buffer(std::uint64_t bytes) {
-  void* p = nullptr;
-  if (::posix_memalign(&p, 4096, std::size_t(std::max<std::uint64_t>(bytes, 8))) != 0) p = nullptr;
-  return {static_cast<unsigned char*>(p), std::free};
+std::unique_ptr<core::Mapping> io_buffer(std::uint64_t bytes, bool huge) {
+  try {
+    return std::make_unique<core::Mapping>(std::size_t(bytes), huge);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
 }
 
 namespace {
@@ -275,7 +283,13 @@ core::SetupStatus BandwidthBenchmark::open(core::ParamValues& params, const core
   }
   params.resolve("path", tier);
   if (err.empty()) err = node_shape(group_, rank_, nodes_, per_node_);
-  if (err.empty() && !(tbuf_ = aligned_buffer(g_.transfer))) err = "cannot allocate a transfer buffer";
+  hugepages_ = params.boolean("hugepages");
+  if (err.empty() && (!(tbuf_ = io_buffer(g_.transfer, hugepages_)) || !(pbuf_ = io_buffer(g_.transfer, hugepages_))))
+    err = "cannot allocate the transfer buffers";
+  if (err.empty()) {  // the pattern's random words once; each write call stamps its sectors (pattern_for)
+    period_ = g_.transfer % kPatternSector == 0 ? g_.transfer : kPatternPeriod;
+    fill_pattern(pbuf_->data(), g_.transfer, seed_, file_id(g_.layout, rank_), 0, period_);
+  }
   if (!agree(err).empty()) return stop(err);
 
   // Rank 0 creates the directory, checking that the whole job's data fits; the others join it.
@@ -341,9 +355,9 @@ std::string BandwidthBenchmark::truncate_own() {
   return err;
 }
 
-std::string BandwidthBenchmark::write_block(const unsigned char* prefilled, bool sync) {
+std::string BandwidthBenchmark::write_block(bool sync) {
 #ifdef CONVERGE_IO_MPI
-  if (backend_ == Backend::mpiio) return mpiio_write_block(prefilled, sync);
+  if (backend_ == Backend::mpiio) return mpiio_write_block(sync);
 #endif
   const std::string name = file_name(g_.layout, rank_);
   auto fd = scratch_->open_file(name, O_WRONLY | (direct_ ? O_DIRECT : 0));
@@ -353,13 +367,30 @@ std::string BandwidthBenchmark::write_block(const unsigned char* prefilled, bool
   std::string err;
   for (std::uint64_t t = 0; t < transfers_per_rank(g_) && err.empty(); ++t) {
     const std::uint64_t at = transfer_offset(g_, rank_, t);
-    const unsigned char* data = prefilled != nullptr ? prefilled + t * g_.transfer : tbuf_.get();
-    if (prefilled == nullptr) fill_pattern(tbuf_.get(), g_.transfer, seed_, id, at);
+    const unsigned char* data = pattern_for(id, at);
     if (auto w = write_all(*fd, data, g_.transfer, off_t(at), what); !w) err = w.error();
   }
   if (err.empty() && sync && ::fsync(*fd) != 0) err = io_error(errno, "fsync " + scratch_->path() + "/" + name);
   if (::close(*fd) != 0 && err.empty()) err = io_error(errno, "closing " + scratch_->path() + "/" + name);
   return err;
+}
+
+const unsigned char* BandwidthBenchmark::pattern_for(std::uint64_t id, std::uint64_t at) {
+  if (g_.transfer % kPatternSector == 0) stamp_pattern(pbuf_->data(), g_.transfer, seed_, id, at);
+  else fill_pattern(pbuf_->data(), g_.transfer, seed_, id, at, period_);
+  return pbuf_->data();
+}
+
+std::string BandwidthBenchmark::buffer_text(bool write) const {
+  if (!write) return "one transfer buffer per rank, every call reads into it: " + tbuf_->note();
+  const std::string calls =
+      g_.transfer % kPatternSector == 0
+          ? fmt::format("filled with the pattern once in setup; before each call, {} words (its 512-byte sectors' "
+                        "stamps of file and offset, as fio's scramble_buffers) are rewritten in the timed region",
+                        (g_.transfer + kPatternSector - 1) / kPatternSector)
+          : "the whole pattern is computed before each call, in the timed region (transfer is not a multiple of 512 "
+            "bytes)";
+  return "one transfer buffer per rank, every call writes from it, " + calls + ": " + pbuf_->note();
 }
 
 std::string BandwidthBenchmark::read_block(int source, bool odirect) {
@@ -372,7 +403,7 @@ std::string BandwidthBenchmark::read_block(int source, bool odirect) {
   const std::string what = "reading " + scratch_->path() + "/" + name;
   std::string err;
   for (std::uint64_t t = 0; t < transfers_per_rank(g_) && err.empty(); ++t)
-    if (auto r = read_all(*fd, tbuf_.get(), g_.transfer, off_t(transfer_offset(g_, source, t)), what); !r)
+    if (auto r = read_all(*fd, tbuf_->data(), g_.transfer, off_t(transfer_offset(g_, source, t)), what); !r)
       err = r.error();
   ::close(*fd);
   return err;
@@ -436,8 +467,8 @@ std::string BandwidthBenchmark::check_block(int source, bool odirect, std::strin
   std::string err;
   for (std::uint64_t t = 0; t < transfers_per_rank(g_) && err.empty() && mismatch.empty(); ++t) {
     const std::uint64_t at = transfer_offset(g_, source, t);
-    if (auto r = read_all(*fd, tbuf_.get(), g_.transfer, off_t(at), what); !r) err = r.error();
-    else if (auto bad = check_pattern(tbuf_.get(), g_.transfer, seed_, id, at); bad >= 0)
+    if (auto r = read_all(*fd, tbuf_->data(), g_.transfer, off_t(at), what); !r) err = r.error();
+    else if (auto bad = check_pattern(tbuf_->data(), g_.transfer, seed_, id, at, period_); bad >= 0)
       mismatch = fmt::format("file {} (rank {}'s data), offset {}: the 8-byte word differs from the written pattern",
                              name, source, at + std::uint64_t(bad));
   }

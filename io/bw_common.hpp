@@ -12,6 +12,7 @@
 
 #include "core/benchmark.hpp"
 #include "core/expected.hpp"
+#include "core/huge_pages.hpp"
 #include "core/params.hpp"
 #include "io/scratch.hpp"
 
@@ -109,11 +110,16 @@ class BandwidthBenchmark : public core::Benchmark {
   /// setup after a coordinated cleanup.
   core::SetupStatus open(core::ParamValues& params, const core::Context& ctx, bool read);
 
-  /// Writes this rank's block in transfers at the layout's offsets (from `prefilled`, block
-  /// bytes, or filling one transfer buffer as it goes), then fsync if `sync`, with the
-  /// benchmark's backend. Returns "" or the named error. MPI-IO: collective on every rank (the
-  /// shared file is opened on MPI_COMM_WORLD), so every rank must call it.
-  std::string write_block(const unsigned char* prefilled, bool sync);
+  /// Writes this rank's block in transfers at the layout's offsets, each from the pattern
+  /// buffer (pattern_for), then fsync if `sync`, with the benchmark's backend. Returns "" or
+  /// the named error. MPI-IO: collective on every rank (the shared file is opened on
+  /// MPI_COMM_WORLD), so every rank must call it.
+  std::string write_block(bool sync);
+  /// The pattern buffer made the transfer at `at` of file `id`: its sector stamps rewritten
+  /// (transfer a multiple of 512 bytes), else the whole pattern computed.
+  const unsigned char* pattern_for(std::uint64_t id, std::uint64_t at);
+  /// notes.buffer: how the timed calls use their buffer, and its pages.
+  std::string buffer_text(bool write) const;
   /// Truncates the file(s) this rank owns to 0 bytes (fpp: its own; shared: rank 0 the shared
   /// file), so the next write allocates its blocks as a fresh file does (IOR and fio write new
   /// files; overwriting allocated blocks is faster on most filesystems). "" or the named error.
@@ -159,7 +165,7 @@ class BandwidthBenchmark : public core::Benchmark {
 #ifdef CONVERGE_IO_MPI
   // The MPI-IO backend (io/mpiio.cpp): open with the hints, write/read the block, and describe
   // the library and the hints in effect (a test open in setup).
-  std::string mpiio_write_block(const unsigned char* prefilled, bool sync);
+  std::string mpiio_write_block(bool sync);
   std::string mpiio_read_block(int source);
   std::string mpiio_setup();
 #endif
@@ -175,10 +181,14 @@ class BandwidthBenchmark : public core::Benchmark {
   std::unique_ptr<Scratch> scratch_;
   std::string pending_;  ///< a run-time error kept until settle()
   std::map<std::string, std::string> notes_;
-  std::unique_ptr<unsigned char, void (*)(void*)> tbuf_{nullptr, nullptr};  ///< one transfer, 4096-aligned
+  bool hugepages_ = true;                ///< the IO buffers advised for transparent huge pages
+  std::unique_ptr<core::Mapping> tbuf_;  ///< one transfer to read into (2 MiB-aligned, touched)
+  std::unique_ptr<core::Mapping> pbuf_;  ///< one transfer of the pattern to write from
+  std::uint64_t period_ = kPatternPeriod;  ///< the pattern's period: transfer, when a multiple of 512
 };
 
-/// `bytes` of 4096-aligned memory (freed with std::free); throws std::bad_alloc.
-std::unique_ptr<unsigned char, void (*)(void*)> aligned_buffer(std::uint64_t bytes);
+/// `bytes` of touched, 2 MiB-aligned memory in a mapping of its own, advised for (huge) or
+/// against transparent huge pages; nullptr when it cannot be mapped.
+std::unique_ptr<core::Mapping> io_buffer(std::uint64_t bytes, bool huge);
 
 }  // namespace converge::io::bw

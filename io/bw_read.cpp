@@ -39,7 +39,7 @@ class Read final : public BandwidthBenchmark {
       else if (auto fd = scratch_->open_file(file_name(g_.layout, rank_), O_RDONLY | O_DIRECT)) ::close(*fd);
       else err = fd.error() + " (with O_DIRECT: this filesystem may not support it)";
     }
-    if (err.empty()) err = write_block(nullptr, true);
+    if (err.empty()) err = write_block(true);
     if (!agree(err).empty()) return stop(err);  // every rank's data is on disk past this point
     err = corrupt_for_test();
     if (!agree(err).empty()) return stop(err);
@@ -49,6 +49,7 @@ class Read final : public BandwidthBenchmark {
     if (!agree(err).empty()) return stop(err);
     notes_["readback"] = readback_text();
     if (odirect_ && !direct_) notes_["direct"] = "O_DIRECT reads (readback=direct); setup's write was buffered";
+    notes_["buffer"] = buffer_text(false);
     notes_["timed"] = "per rank and repetition: " + calls_text(false, source_, odirect_) +
                       "; the repetition's time is the slowest rank's";
     return core::SetupStatus::ok();

@@ -1,8 +1,8 @@
 // io.posix.write and io.mpiio.write: IOR-style sequential write bandwidth (IOR -a POSIX / -a
 // MPIIO). Each repetition, every rank opens its existing file (or the shared one), emptied
 // before the repetition, writes its block in `transfer`-byte calls (pwrite, or
-// MPI_File_write_at(_all)) at the layout's offsets from a buffer filled with the pattern in
-// setup, syncs (fsync / MPI_File_sync: IOR -e, default on) and closes; the harness times it as
+// MPI_File_write_at(_all)) at the layout's offsets from one transfer buffer filled with the
+// pattern in setup (each call first rewrites its 512-byte sectors' stamps, as fio does), syncs (fsync / MPI_File_sync: IOR -e, default on) and closes; the harness times it as
 // the slowest rank saw it. Read back and checked outside the timed region.
 // bandwidth = block x ranks / time; formulas: io/README.md.
 #include <fmt/format.h>
@@ -20,14 +20,7 @@ class Write final : public BandwidthBenchmark {
   core::SetupStatus setup(core::ParamValues& params, const core::Context& ctx) override {
     auto st = open(params, ctx, false);
     if (!active_) return st;
-    // Every transfer's words depend on the file and the offset, all filled before any timing.
-    std::string err;
-    data_ = aligned_buffer(g_.block);
-    if (!data_) err = fmt::format("cannot allocate the {} write buffer", core::format_bytes(g_.block));
-    for (std::uint64_t t = 0; err.empty() && t < transfers_per_rank(g_); ++t)
-      fill_pattern(data_.get() + t * g_.transfer, g_.transfer, seed_, file_id(g_.layout, rank_),
-                   transfer_offset(g_, rank_, t));
-    if (!agree(err).empty()) return stop(err);
+    notes_["buffer"] = buffer_text(true);
     notes_["timed"] = "per rank and repetition: " + calls_text(true, rank_, direct_) +
                       "; the repetition's time is the slowest rank's";
     if (!fsync_)
@@ -44,7 +37,7 @@ class Write final : public BandwidthBenchmark {
   }
 
   void run() override {
-    if (pending_.empty()) record(write_block(data_.get(), fsync_));
+    if (pending_.empty()) record(write_block(fsync_));
   }
 
   void after_repetition(int) override { settle(std::exchange(pending_, "")); }
@@ -61,14 +54,6 @@ class Write final : public BandwidthBenchmark {
         core::format_bytes(g_.block), core::format_bytes(g_.transfer), direct_ ? ", with O_DIRECT" : "");
     return mismatch.empty() ? core::Verification::passed(method) : core::Verification::failed(method, mismatch);
   }
-
-  void teardown() override {
-    BandwidthBenchmark::teardown();
-    data_.reset();
-  }
-
- private:
-  std::unique_ptr<unsigned char, void (*)(void*)> data_{nullptr, nullptr};
 };
 
 }  // namespace

@@ -147,7 +147,7 @@ std::string BandwidthBenchmark::mpiio_setup() {
   return err;
 }
 
-std::string BandwidthBenchmark::mpiio_write_block(const unsigned char* prefilled, bool sync) {
+std::string BandwidthBenchmark::mpiio_write_block(bool sync) {
   const bool shared = g_.layout != Layout::fpp && group_ != nullptr;
   const std::string path = scratch_->path() + "/" + file_name(g_.layout, rank_);
   OpenFile f;
@@ -157,8 +157,7 @@ std::string BandwidthBenchmark::mpiio_write_block(const unsigned char* prefilled
   for (std::uint64_t t = 0; t < transfers_per_rank(g_); ++t) {
     if (!err.empty() && !collective_) break;
     const std::uint64_t at = transfer_offset(g_, rank_, t);
-    const unsigned char* data = prefilled != nullptr ? prefilled + t * g_.transfer : tbuf_.get();
-    if (prefilled == nullptr && err.empty()) fill_pattern(tbuf_.get(), g_.transfer, seed_, id, at);
+    const unsigned char* data = err.empty() ? pattern_for(id, at) : pbuf_->data();
     const int count = err.empty() ? int(g_.transfer) : 0;  // after an error: empty, to match the collective
     MPI_Status st;
     const int rc = collective_ ? MPI_File_write_at_all(f.fh, MPI_Offset(at), data, count, MPI_BYTE, &st)
@@ -189,8 +188,8 @@ std::string BandwidthBenchmark::mpiio_read_block(int source) {
     const std::uint64_t at = transfer_offset(g_, source, t);
     const int count = err.empty() ? int(g_.transfer) : 0;
     MPI_Status st;
-    const int rc = collective_ ? MPI_File_read_at_all(f.fh, MPI_Offset(at), tbuf_.get(), count, MPI_BYTE, &st)
-                               : MPI_File_read_at(f.fh, MPI_Offset(at), tbuf_.get(), count, MPI_BYTE, &st);
+    const int rc = collective_ ? MPI_File_read_at_all(f.fh, MPI_Offset(at), tbuf_->data(), count, MPI_BYTE, &st)
+                               : MPI_File_read_at(f.fh, MPI_Offset(at), tbuf_->data(), count, MPI_BYTE, &st);
     int done = count;
     if (rc == MPI_SUCCESS) MPI_Get_count(&st, MPI_BYTE, &done);
     if (!err.empty()) continue;

@@ -98,14 +98,27 @@ class Scratch {
 core::Expected<void> write_all(int fd, const void* data, std::size_t bytes, off_t offset, const std::string& what);
 core::Expected<void> read_all(int fd, void* data, std::size_t bytes, off_t offset, const std::string& what);
 
-/// The data pattern every IO benchmark writes and checks: 8-byte words, word w of file
-/// `file_id` = splitmix64(seed ^ file_id * 0x9E3779B97F4A7C15 ^ w), stored little-endian, so
-/// byte b of the file is byte (b % 8) of word b / 8. `offset` and `bytes` are best multiples
-/// of 8 (the fast path); any others give the same bytes, so ranges may start anywhere.
-void fill_pattern(void* buffer, std::size_t bytes, std::uint64_t seed, std::uint64_t file_id, std::uint64_t offset);
+/// The data pattern every IO benchmark writes and checks, in 8-byte little-endian words (byte
+/// b of a file is byte b % 8 of the word at b - b % 8), like fio's buffers with its
+/// scramble_buffers stamps: the word at the start of every 512-byte sector of the file is a
+/// stamp, key(seed, file) ^ offset, so a sector from elsewhere (another offset, file or seed)
+/// never matches; every other word is splitmix64(seed ^ file_id * 0x9E3779B97F4A7C15 ^
+/// (offset % period) / 8), random within a period (incompressible) and the same in every
+/// period, so a buffer filled once serves every transfer that starts at a multiple of the
+/// period once stamp_pattern() has rewritten its stamps (2 words per KiB). `period`: a positive
+/// multiple of 512 (else std::invalid_argument); writer and checker must use the same. Any
+/// `offset` and `bytes` give the same bytes; multiples of 8 take the word-at-a-time path.
+constexpr std::uint64_t kPatternSector = 512;
+constexpr std::uint64_t kPatternPeriod = std::uint64_t(1) << 20;
+void fill_pattern(void* buffer, std::size_t bytes, std::uint64_t seed, std::uint64_t file_id, std::uint64_t offset,
+                  std::uint64_t period = kPatternPeriod);
+/// Rewrites only the sector stamps of [offset, offset + bytes): turns a buffer holding the
+/// pattern of another range that starts at the same offset modulo the period (and 512) into
+/// this range's pattern.
+void stamp_pattern(void* buffer, std::size_t bytes, std::uint64_t seed, std::uint64_t file_id, std::uint64_t offset);
 /// The first byte (relative to `offset`) where `buffer` differs from the pattern, or -1: a
 /// word overwritten whole gives its first byte's offset.
 std::int64_t check_pattern(const void* buffer, std::size_t bytes, std::uint64_t seed, std::uint64_t file_id,
-                           std::uint64_t offset);
+                           std::uint64_t offset, std::uint64_t period = kPatternPeriod);
 
 }  // namespace converge::io

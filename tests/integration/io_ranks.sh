@@ -59,6 +59,8 @@ for i, r in results.items():
     assert r["status"] == "ok" and r["verification"]["status"] == "passed", f'{what}: {r["status"]}: {r["reason"]}'
     assert r["metrics"] and r["metrics"][0]["value"] > 0, what
     assert "filesystem" in r["notes"], what
+    if r["benchmark"].endswith((".write", ".read")):  # the IO buffer's pages, measured (huge pages by default)
+        assert "madvise(MADV_HUGEPAGE); " in r["notes"]["buffer"] and " in huge pages; thp=" in r["notes"]["buffer"], r["notes"]
     ranks.add(planned[i]["ranks"])
 assert ranks == {1, 2, 4}, ranks
 backends = {r["backend"] for r in results.values()}

@@ -143,7 +143,7 @@ TEST(PosixBwSpec, BothRegisteredWithTheirParameters) {
     EXPECT_EQ(s->metrics[1].name, "ops");
     std::vector<std::string> names;
     for (const auto& p : s->params) names.push_back(p.name);
-    for (const char* p : {"path", "tier", "layout", "transfer", "block", "direct", "seed"})
+    for (const char* p : {"path", "tier", "layout", "transfer", "block", "hugepages", "direct", "seed"})
       EXPECT_NE(std::find(names.begin(), names.end(), p), names.end()) << id << " lacks " << p;
     const bool read = std::string(id) == "io.posix.read";
     EXPECT_EQ(std::find(names.begin(), names.end(), "readback") != names.end(), read);

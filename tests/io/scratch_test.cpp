@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <stdexcept>
 #include <vector>
 
 namespace io = converge::io;
@@ -485,6 +486,46 @@ TEST(IoPattern, FindsAFlippedWordAtItsOffset) {
   buf[1000] ^= ~std::uint64_t(0);
   reinterpret_cast<unsigned char*>(buf.data())[8005] ^= 0x10;  // one bit: the byte is named
   EXPECT_EQ(io::check_pattern(buf.data(), buf.size() * 8, 42, 3, base), 8005);
+}
+
+TEST(IoPattern, StampingTurnsOneTransferIntoAnother) {
+  const std::size_t transfer = 64 << 10;
+  std::vector<unsigned char> buf(transfer), want(transfer);
+  io::fill_pattern(buf.data(), transfer, 42, 3, 0, transfer);  // filled once
+  for (std::uint64_t t : {5u, 1u, 77u}) {
+    io::stamp_pattern(buf.data(), transfer, 42, 3, t * transfer);
+    io::fill_pattern(want.data(), transfer, 42, 3, t * transfer, transfer);
+    ASSERT_EQ(0, std::memcmp(buf.data(), want.data(), transfer)) << "transfer " << t;
+    EXPECT_EQ(io::check_pattern(buf.data(), transfer, 42, 3, t * transfer, transfer), -1);
+    EXPECT_NE(io::check_pattern(buf.data(), transfer, 42, 3, t * transfer), -1);  // another period
+  }
+}
+
+TEST(IoPattern, ASectorFromAnotherOffsetOrFileIsCaughtAtItsStamp) {
+  const std::size_t n = 8192;
+  std::vector<unsigned char> a(n), b(n), c(n);
+  io::fill_pattern(a.data(), n, 42, 3, 0);
+  io::fill_pattern(b.data(), n, 42, 3, 1 << 20);  // same position in the next period
+  io::fill_pattern(c.data(), n, 42, 4, 0);        // another file
+  std::memcpy(a.data() + 5 * 512, b.data() + 5 * 512, 512);
+  const auto at_stamp = [](std::int64_t bad, std::int64_t sector) { return bad >= sector * 512 && bad < sector * 512 + 8; };
+  EXPECT_PRED2(at_stamp, io::check_pattern(a.data(), n, 42, 3, 0), 5);  // the stamp word's first differing byte
+  io::fill_pattern(a.data(), n, 42, 3, 0);
+  std::memcpy(a.data() + 7 * 512, c.data() + 7 * 512, 512);
+  EXPECT_PRED2(at_stamp, io::check_pattern(a.data(), n, 42, 3, 0), 7);
+}
+
+TEST(IoPattern, WordsAreDistinctWithinAPeriod) {  // no run of equal data a compressor or dedup could use
+  std::vector<std::uint64_t> w((1 << 20) / 8);
+  io::fill_pattern(w.data(), w.size() * 8, 42, 3, 0);
+  std::sort(w.begin(), w.end());
+  EXPECT_EQ(std::unique(w.begin(), w.end()), w.end());
+}
+
+TEST(IoPattern, PeriodIsAMultipleOf512) {
+  unsigned char buf[64];
+  EXPECT_THROW(io::fill_pattern(buf, sizeof buf, 1, 2, 0, 1000), std::invalid_argument);
+  EXPECT_THROW(io::check_pattern(buf, sizeof buf, 1, 2, 0, 0), std::invalid_argument);
 }
 
 TEST(IoPattern, AnyRangeReadsTheSameBytes) {
