@@ -50,7 +50,8 @@ std::string huge_page_note(const std::string& advice, std::size_t huge_bytes, st
 }
 
 std::string huge_page_note(bool advised, std::size_t huge_bytes, std::size_t bytes) {
-  return huge_page_note(std::string(advised ? "madvise(MADV_HUGEPAGE)" : "not advised (below 2 MiB)"), huge_bytes, bytes);
+  const std::string advice = advised ? "madvise(MADV_HUGEPAGE)" : "not advised (below 2 MiB)";
+  return huge_page_note(advice, huge_bytes, bytes);
 }
 
 void Mapping::Unmap::operator()(unsigned char* p) const { ::munmap(p - kGuard, length); }

@@ -421,7 +421,8 @@ std::string BandwidthBenchmark::calls_text(bool write, int source, bool odirect)
                        write && fsync_ ? "MPI_File_sync, " : "");
   return fmt::format("open {} ({}{}), {} {} calls of {}{}, {}close", file, write ? "O_WRONLY" : "O_RDONLY",
                      odirect ? " | O_DIRECT" : "", n, write ? "pwrite" : "pread", size,
-                     write ? " from a pre-filled buffer" : " into one buffer", write && fsync_ ? "fsync, " : "");
+                     write ? " from one pattern buffer (sector stamps rewritten before each)" : " into one buffer",
+                     write && fsync_ ? "fsync, " : "");
 }
 
 std::string BandwidthBenchmark::drop_cache(int source) {

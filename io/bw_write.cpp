@@ -2,8 +2,9 @@
 // MPIIO). Each repetition, every rank opens its existing file (or the shared one), emptied
 // before the repetition, writes its block in `transfer`-byte calls (pwrite, or
 // MPI_File_write_at(_all)) at the layout's offsets from one transfer buffer filled with the
-// pattern in setup (each call first rewrites its 512-byte sectors' stamps, as fio does), syncs (fsync / MPI_File_sync: IOR -e, default on) and closes; the harness times it as
-// the slowest rank saw it. Read back and checked outside the timed region.
+// pattern in setup (each call first rewrites its 512-byte sectors' stamps, as fio does),
+// syncs (fsync / MPI_File_sync: IOR -e, default on) and closes; the harness times it as the
+// slowest rank saw it. Read back and checked outside the timed region.
 // bandwidth = block x ranks / time; formulas: io/README.md.
 #include <fmt/format.h>
 

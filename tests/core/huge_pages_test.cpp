@@ -53,8 +53,8 @@ TEST(HugePages, NoHugePageAdviceGetsNone) {
 }
 
 TEST(HugePages, NoteNamesAdviceAndSizes) {
-  EXPECT_EQ(core::huge_page_note(false, 0, 1u << 19), "not advised (below 2 MiB); 0 KiB of 512 KiB in huge pages; thp=" +
-                                                          core::thp_mode());
+  EXPECT_EQ(core::huge_page_note(false, 0, 1u << 19),
+            "not advised (below 2 MiB); 0 KiB of 512 KiB in huge pages; thp=" + core::thp_mode());
   EXPECT_EQ(core::huge_page_note(true, 2u << 20, 4u << 20),
             "madvise(MADV_HUGEPAGE); 2 MiB of 4 MiB in huge pages; thp=" + core::thp_mode());
 }

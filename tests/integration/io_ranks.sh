@@ -39,6 +39,9 @@ mpiio=0
       echo "  - {benchmark: io.posix.md_$phase, ranks: $r, params: {path: $TMP/flash, files: 40, depth: [0, 2], shared_dir: [true, false]}}"
     done
   done
+  # 4 KiB pages, and a transfer that is not a multiple of 512 bytes (the whole pattern per call)
+  echo "  - {benchmark: io.posix.write, ranks: 2, params: {path: $TMP/flash, transfer: 4104, block: 410400, hugepages: false, layout: [fpp, shared_strided]}}"
+  echo "  - {benchmark: io.posix.read, ranks: 2, params: {path: $TMP/flash, transfer: 4104, block: 410400, hugepages: false, layout: [fpp, shared_strided]}}"
   # no path: once per storage tier of the partition
   echo "  - {benchmark: io.posix.write, ranks: 2, params: {$bw, direct: true}}"
 } > suite.yaml
@@ -60,7 +63,13 @@ for i, r in results.items():
     assert r["metrics"] and r["metrics"][0]["value"] > 0, what
     assert "filesystem" in r["notes"], what
     if r["benchmark"].endswith((".write", ".read")):  # the IO buffer's pages, measured (huge pages by default)
-        assert "madvise(MADV_HUGEPAGE); " in r["notes"]["buffer"] and " in huge pages; thp=" in r["notes"]["buffer"], r["notes"]
+        buf = r["notes"]["buffer"]
+        if str(r["params"].get("hugepages")).lower() == "false":
+            assert "madvise(MADV_NOHUGEPAGE); 0 KiB of 2 MiB in huge pages" in buf, buf
+        else:
+            assert "madvise(MADV_HUGEPAGE); " in buf and " in huge pages; thp=" in buf, buf
+        if r["benchmark"].endswith(".write"):
+            assert ("whole pattern is computed before each call" in buf) == (r["params"]["transfer"] == "4104"), buf
     ranks.add(planned[i]["ranks"])
 assert ranks == {1, 2, 4}, ranks
 backends = {r["backend"] for r in results.values()}

@@ -508,7 +508,9 @@ TEST(IoPattern, ASectorFromAnotherOffsetOrFileIsCaughtAtItsStamp) {
   io::fill_pattern(b.data(), n, 42, 3, 1 << 20);  // same position in the next period
   io::fill_pattern(c.data(), n, 42, 4, 0);        // another file
   std::memcpy(a.data() + 5 * 512, b.data() + 5 * 512, 512);
-  const auto at_stamp = [](std::int64_t bad, std::int64_t sector) { return bad >= sector * 512 && bad < sector * 512 + 8; };
+  const auto at_stamp = [](std::int64_t bad, std::int64_t sector) {
+    return bad >= sector * 512 && bad < sector * 512 + 8;
+  };
   EXPECT_PRED2(at_stamp, io::check_pattern(a.data(), n, 42, 3, 0), 5);  // the stamp word's first differing byte
   io::fill_pattern(a.data(), n, 42, 3, 0);
   std::memcpy(a.data() + 7 * 512, c.data() + 7 * 512, 512);
