@@ -43,8 +43,8 @@ fio_run() {  # NAME ARGS...: fio's JSON into $OUT/NAME.json
 # fio --loops=4 (the same 2 GiB read four times, as converge's warm-up and 3 repetitions do).
 # The buffers' pages matter on this virtual disk: a 1 MiB O_DIRECT call from 4 KiB pages
 # scattered in physical memory (179-250 pieces per MiB in a fresh process here) takes longer
-# than from one 2 MiB huge page (1 piece), by 15-40%. So each sequential figure is measured
-# twice: both tools in huge pages (fio --iomem=shmhuge, converge's default hugepages=true:
+# than from one 2 MiB huge page (1 piece): writes ~15-20%, reads ~50-80%. So each
+# sequential figure is measured twice: both tools in huge pages (fio --iomem=shmhuge, converge's default hugepages=true:
 # madvise(MADV_HUGEPAGE)), and both in 4 KiB pages (fio's default, converge hugepages=false).
 # Each fio write starts from removed files, as each io.posix.write repetition starts from a
 # truncated one, with --fallocate=none: by default fio first fallocate()s the file, and its
